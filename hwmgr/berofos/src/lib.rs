@@ -1,0 +1,1 @@
+//! Berofos failover switch client.

@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("sysconfd: not yet implemented");
+    std::process::exit(1);
+}

@@ -1,0 +1,1 @@
+//! Harnesses and simulators for telbox's integration tests.
