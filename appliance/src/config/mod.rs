@@ -1,1 +1,123 @@
-//! The declarative model of a whole telbox.
+//! The declarative model of a whole telbox: `appliance.toml`.
+//!
+//! [`load`] is the one way in: it parses, checks types and unknown keys,
+//! then runs every cross-field rule, and hands back a [`Config`] only when
+//! nothing is wrong. Otherwise the [`Report`] lists every problem with its
+//! line, column and a fix.
+
+pub mod berofos;
+pub mod dhcp;
+mod diag;
+pub mod ha;
+mod locate;
+pub mod network;
+pub mod ntp;
+mod parse;
+mod report;
+pub mod system;
+pub mod telephony;
+pub mod values;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use diag::{Anchor, Check, ConfigPath, Diagnostic, Seg};
+pub use locate::{Locator, Position};
+pub use report::{Located, Report};
+
+/// Everything a telbox is configured with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Identity of the box.
+    pub system: system::System,
+    /// Name servers and search domains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<system::Dns>,
+    /// Interfaces, VLANs and routes.
+    #[serde(default)]
+    pub network: network::Network,
+    /// DHCP server for IP phones.
+    #[serde(default)]
+    pub dhcp: dhcp::Dhcp,
+    /// NTP client and server.
+    #[serde(default)]
+    pub ntp: ntp::Ntp,
+    /// DAHDI telephony hardware.
+    #[serde(default)]
+    pub telephony: telephony::Telephony,
+    /// Berofos failover switches.
+    #[serde(default)]
+    pub berofos: Vec<berofos::Berofos>,
+    /// Master/slave high availability.
+    #[serde(default)]
+    pub ha: ha::Ha,
+}
+
+impl Config {
+    /// Runs every cross-field rule.
+    pub fn validate(&self, cx: &mut Check) {
+        if let Some(dns) = &self.dns {
+            dns.validate(cx);
+        }
+        self.network.validate(cx);
+        self.dhcp.validate(&self.network, cx);
+        self.ntp.validate(&self.network, cx);
+        self.telephony.validate(cx);
+        berofos::validate(&self.berofos, cx);
+        self.ha.validate(&self.network, &self.berofos, cx);
+    }
+
+    /// The config as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a Config always serializes")
+    }
+
+    /// A copy with every secret replaced by `<redacted>`: what logs, history
+    /// and D-Bus replies may show.
+    pub fn redacted(&self) -> Config {
+        let mut c = self.clone();
+        for dev in &mut c.berofos {
+            if dev.password.is_some() {
+                dev.password = Some(values::Secret::redacted());
+            }
+        }
+        c
+    }
+
+    /// Whether any secret is written in the config itself.
+    pub fn has_inline_secrets(&self) -> bool {
+        self.berofos.iter().any(|d| d.password.is_some())
+    }
+}
+
+/// Parses and validates `text`, read from `origin` (a file name, for messages).
+pub fn load(text: &str, origin: &str) -> Result<Config, Report> {
+    let locator = match Locator::parse(text) {
+        Ok(l) => l,
+        Err((span, message)) => return Err(Report::syntax(origin, text, span, message)),
+    };
+    let table: toml::Table = match toml::from_str(text) {
+        Ok(t) => t,
+        Err(e) => {
+            return Err(Report::syntax(
+                origin,
+                text,
+                e.span(),
+                e.message().to_owned(),
+            ))
+        }
+    };
+    let mut check = Check::new();
+    let config = parse::deserialize_all::<Config>(table, &mut check);
+    if let Some(config) = &config {
+        config.validate(&mut check);
+    }
+    match config {
+        Some(config) if check.is_empty() => Ok(config),
+        _ => Err(Report::new(origin, &locator, check.into_diagnostics())),
+    }
+}
+
+#[cfg(test)]
+mod tests;

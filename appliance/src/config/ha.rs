@@ -1,0 +1,152 @@
+//! `[ha]`: master/slave high availability (keepalived VRRP + Berofos).
+
+use std::net::Ipv4Addr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::berofos::Berofos;
+use super::diag::Check;
+use super::network::Network;
+use super::values::{AbsPath, Ident, InterfaceName, Ipv4Cidr};
+use crate::path;
+
+/// This box's part in an HA pair.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HaRole {
+    /// Runs the services; the slave takes over when it dies.
+    Master,
+    /// Watches the master and takes over.
+    Slave,
+    /// No HA.
+    #[default]
+    Disabled,
+}
+
+/// High availability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ha {
+    /// `master`, `slave` or `disabled`.
+    #[serde(default)]
+    pub role: HaRole,
+    /// Address of the other box of the pair (unicast VRRP adverts go there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<Ipv4Addr>,
+    /// Interface the adverts use; the VoIP interface when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<InterfaceName>,
+    /// Service address that follows the master, such as `10.0.0.1/24`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_address: Option<Ipv4Cidr>,
+    /// File (mode 0600) with the key both boxes share to authenticate adverts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_key_file: Option<AbsPath>,
+    /// Interval between adverts in milliseconds (100–10000).
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat_interval_ms: u32,
+    /// Seconds the slave waits after the master is seen dead before taking over (0–300).
+    #[serde(default)]
+    pub failover_delay_s: u32,
+    /// Seconds a recovered master waits before taking back (0–3600); avoids flapping.
+    #[serde(default = "default_failback")]
+    pub failback_delay_s: u32,
+    /// Berofos to switch on failover (`fosN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub berofos: Option<Ident>,
+}
+
+fn default_heartbeat() -> u32 {
+    1000
+}
+
+fn default_failback() -> u32 {
+    60
+}
+
+impl Default for Ha {
+    fn default() -> Self {
+        Ha {
+            role: HaRole::Disabled,
+            peer: None,
+            interface: None,
+            virtual_address: None,
+            shared_key_file: None,
+            heartbeat_interval_ms: default_heartbeat(),
+            failover_delay_s: 0,
+            failback_delay_s: default_failback(),
+            berofos: None,
+        }
+    }
+}
+
+impl Ha {
+    pub fn validate(&self, net: &Network, berofos: &[Berofos], cx: &mut Check) {
+        if !(100..=10_000).contains(&self.heartbeat_interval_ms) {
+            cx.error(
+                path!["ha", "heartbeat_interval_ms"],
+                format!("{} ms is outside 100–10000", self.heartbeat_interval_ms),
+            );
+        }
+        if self.failover_delay_s > 300 {
+            cx.error(
+                path!["ha", "failover_delay_s"],
+                format!("{} s is more than 300", self.failover_delay_s),
+            );
+        }
+        if self.failback_delay_s > 3600 {
+            cx.error(
+                path!["ha", "failback_delay_s"],
+                format!("{} s is more than 3600", self.failback_delay_s),
+            );
+        }
+        if let Some(name) = &self.berofos {
+            if !berofos.iter().any(|b| &b.name == name) {
+                cx.error(
+                    path!["ha", "berofos"],
+                    format!("no [[berofos]] is named `{name}`"),
+                );
+            }
+        }
+        if let Some(dev) = &self.interface {
+            if !net.has_link(dev) {
+                cx.error(
+                    path!["ha", "interface"],
+                    format!("`{dev}` is not a declared interface or VLAN"),
+                );
+            }
+        }
+        if self.role != HaRole::Disabled {
+            self.check_pair(net, cx);
+        }
+    }
+
+    fn check_pair(&self, net: &Network, cx: &mut Check) {
+        match self.peer {
+            None => cx.error_help(
+                path!["ha", "role"],
+                "an HA role is set but `peer` is missing",
+                "add `peer = \"A.B.C.D\"`, the other box's address",
+            ),
+            Some(peer) => {
+                if net
+                    .links()
+                    .any(|l| l.address.is_some_and(|a| a.addr == peer))
+                {
+                    cx.error(
+                        path!["ha", "peer"],
+                        format!("peer {peer} is this box's own address"),
+                    );
+                }
+            }
+        }
+        if self.shared_key_file.is_none() {
+            cx.error_help(
+                path!["ha", "role"],
+                "an HA role is set but `shared_key_file` is missing",
+                "add `shared_key_file = \"/etc/telbox/secrets/ha.key\"` (same key on both boxes)",
+            );
+        }
+    }
+}

@@ -1,0 +1,90 @@
+use super::*;
+
+const MINIMAL: &str = r#"
+[system]
+hostname = "telbox"
+domain = "example.com"
+
+[[network.interface]]
+name = "eth0"
+role = "voip"
+address = "10.0.0.2/24"
+gateway = "10.0.0.1"
+"#;
+
+fn problems(text: &str) -> Vec<Located> {
+    load(text, "t.toml")
+        .expect_err("config should be invalid")
+        .problems
+}
+
+#[test]
+fn minimal_config_loads() {
+    let c = load(MINIMAL, "t.toml").unwrap();
+    assert_eq!(c.system.hostname.as_str(), "telbox");
+    assert_eq!(c.network.interface[0].mtu, None);
+    assert!(c.network.interface[0].managed);
+}
+
+#[test]
+fn unknown_keys_are_all_reported_with_a_suggestion() {
+    let text = MINIMAL
+        .replace("domain =", "domian =")
+        .replace("gateway =", "gatway =");
+    let p = problems(&text);
+    let unknown: Vec<_> = p
+        .iter()
+        .filter(|p| p.message.starts_with("unknown key"))
+        .collect();
+    assert_eq!(unknown.len(), 2, "{p:#?}");
+    assert_eq!(unknown[0].line, 4);
+    assert_eq!(unknown[0].column, 1);
+    assert_eq!(unknown[0].help.as_deref(), Some("did you mean `domain`?"));
+    assert_eq!(unknown[1].path, "network.interface[0].gatway");
+    assert_eq!(unknown[1].line, 10);
+}
+
+#[test]
+fn type_errors_and_rule_errors_point_at_the_value() {
+    let text = MINIMAL.replace("\"10.0.0.1\"", "\"10.9.0.1\"");
+    let p = problems(&text);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert_eq!((p[0].line, p[0].column), (10, 11));
+    assert!(
+        p[0].message.contains("outside the subnet 10.0.0.0/24"),
+        "{}",
+        p[0].message
+    );
+}
+
+#[test]
+fn several_bad_values_are_reported_together() {
+    let text = MINIMAL
+        .replace("\"telbox\"", "\"tel;box\"")
+        .replace("10.0.0.2/24", "10.0.0.2");
+    let p = problems(&text);
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert_eq!(p[0].line, 3);
+    assert_eq!(p[1].line, 9);
+}
+
+#[test]
+fn syntax_errors_are_located() {
+    let p = problems("[system]\nhostname = \"a\ndomain = 1\n");
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].line, 2);
+    assert!(p[0].message.starts_with("TOML syntax"));
+}
+
+#[test]
+fn redaction_hides_inline_passwords() {
+    let text = format!(
+        "{MINIMAL}\n[[berofos]]\nname = \"fos1\"\nhost = \"10.0.0.9\"\nuser = \"admin\"\npassword = \"s3cret-pw\"\n"
+    );
+    let c = load(&text, "t.toml").unwrap();
+    assert!(c.to_toml().contains("s3cret-pw"));
+    let shown = c.redacted().to_toml();
+    assert!(!shown.contains("s3cret-pw"));
+    assert!(shown.contains(values::Secret::REDACTED));
+    assert!(!format!("{c:?}").contains("s3cret-pw"));
+}
