@@ -1,0 +1,55 @@
+# telbox — build, test and demo entry points. Run as root on Debian.
+#
+#   make demo    run a simulated telbox and show it
+#   make test    run every test (unit, integration against real daemons)
+#   make bench   benchmarks side by side with the tools a user would pick instead
+#   make         release binaries (sizes printed)
+
+SHELL := /bin/bash
+CARGO ?= cargo
+DEB_PACKAGES := dbus libudev-dev pkg-config kea-dhcp4-server chrony dahdi iproute2 \
+	nftables isc-dhcp-client ifupdown keepalived util-linux procps
+BINARIES := appliance sysconfd hwmgr
+
+.PHONY: all deps build test demo bench docs fmt lint clean
+
+all: build
+	@echo "release binaries:"
+	@for b in $(BINARIES); do f=target/release/$$b; [ -f $$f ] && printf '  %-10s %8d bytes\n' $$b $$(stat -c %s $$f); done; true
+
+# Installs what is missing, nothing else; apt lists are refreshed first.
+deps:
+	@command -v $(CARGO) >/dev/null || { echo "cargo (Rust toolchain) is required"; exit 1; }
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(CARGO) build --release --workspace
+
+test: deps
+	$(CARGO) test --workspace --no-fail-fast
+
+demo: deps
+	$(CARGO) build --release --workspace
+	./tests/demo/demo.sh
+
+bench: deps
+	$(CARGO) build --release --workspace
+	./tests/bench/bench.sh
+
+docs:
+	$(CARGO) run -q -p appliance -- config reference > docs/config.md
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean
