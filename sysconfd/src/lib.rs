@@ -1,1 +1,13 @@
-//! sysconfd: the engine (observe, plan, apply, verify, record) and its D-Bus face.
+//! sysconfd: makes the machine match `appliance.toml`.
+//!
+//! The engine (observe, plan, apply, verify, record) is plain data and
+//! functions; the few modules that touch the OS are the edges: [`files`]
+//! under a [`root::Root`], [`network`] over rtnetlink, [`services`].
+
+pub mod dhcp;
+pub mod files;
+pub mod host;
+pub mod network;
+pub mod ntp;
+pub mod root;
+pub mod services;

@@ -1,0 +1,1 @@
+//! DHCP server for IP phones (Kea DHCPv4).

@@ -1,0 +1,1 @@
+//! Host identity: host name, /etc/hostname, /etc/hosts, /etc/resolv.conf.

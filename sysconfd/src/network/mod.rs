@@ -1,0 +1,1 @@
+//! Network links, addresses and routes through rtnetlink.

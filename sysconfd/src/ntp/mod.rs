@@ -1,0 +1,1 @@
+//! NTP (chrony): time for the box and the phones.
