@@ -1,2 +1,16 @@
 //! Telephony hardware knowledge for telbox: DAHDI cards, spans and the
 //! files that `dahdi_cfg`, Asterisk's chan_dahdi and modprobe read.
+//!
+//! * [`catalog`]: every PCI/USB id dahdi-tools knows, with driver, span
+//!   layout, echo canceller and firmware facts.
+//! * [`detect`]: what is plugged in, read from sysfs and `/proc/dahdi`
+//!   under a [`Root`].
+//! * [`status`]: span alarms, counters and channels.
+
+pub mod catalog;
+pub mod detect;
+pub mod root;
+pub mod status;
+mod sysfs;
+
+pub use root::Root;
