@@ -1,2 +1,3 @@
 //! Harnesses and simulators for telbox's integration tests.
 pub mod berofos_sim;
+pub mod dahdi_fixture;
