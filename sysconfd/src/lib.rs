@@ -4,10 +4,14 @@
 //! functions; the few modules that touch the OS are the edges: [`files`]
 //! under a [`root::Root`], [`network`] over rtnetlink, [`services`].
 
+pub mod bus;
 pub mod dhcp;
+pub mod engine;
 pub mod files;
 pub mod host;
+pub mod logging;
 pub mod network;
 pub mod ntp;
 pub mod root;
 pub mod services;
+pub mod store;

@@ -1,4 +1,228 @@
-fn main() {
-    eprintln!("sysconfd: not yet implemented");
-    std::process::exit(1);
+//! sysconfd: the telbox system agent.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use sysconfd::bus::{self, Shared};
+use sysconfd::engine::{desired::CONFIG_PATH, ApplyRequest, Engine, Options, FAULT_ENV};
+use sysconfd::root::Root;
+use tokio::sync::Mutex;
+
+/// Makes this machine match /etc/telbox/appliance.toml and answers on D-Bus
+/// (org.telbox.Sysconfd1). Without a subcommand it runs as the daemon.
+///
+/// At start it finishes or undoes an apply a crash interrupted, rolls back a
+/// generation still waiting for its confirm, and on first boot applies the
+/// seed configuration the installer left.
+#[derive(Parser)]
+#[command(name = "sysconfd", version, about)]
+struct Cli {
+    #[command(flatten)]
+    place: Place,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Args, Clone)]
+struct Place {
+    /// Root prefix every system path goes under (tests and the demo use a scratch tree).
+    #[arg(long, value_name = "DIR", default_value = "/", global = true)]
+    root: PathBuf,
+    /// Where generations, the apply journal and pending confirms are kept
+    /// [default: ROOT/var/lib/telbox].
+    #[arg(long, value_name = "DIR", global = true)]
+    state_dir: Option<PathBuf>,
+    /// Set the kernel host name (default: only when --root is /).
+    #[arg(long, global = true)]
+    set_hostname: Option<bool>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply a configuration file without the bus (first boot, benchmarks) and exit.
+    Apply {
+        /// Apply once and exit (the only mode).
+        #[arg(long, required = true)]
+        once: bool,
+        /// The configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Plan a configuration file against the system without the bus; touches nothing.
+    Plan {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Print {"actions": [...]} instead of numbered lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Finish or undo an interrupted apply and settle a pending confirm, then exit.
+    Recover,
+}
+
+impl Place {
+    fn options(&self) -> Options {
+        let root = Root::new(&self.root);
+        let state_dir = self
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| root.path("/var/lib/telbox"));
+        let fault_abort_at = std::env::var(FAULT_ENV).ok().and_then(|v| v.parse().ok());
+        Options {
+            set_hostname: self.set_hostname.unwrap_or(root.is_system()),
+            root,
+            state_dir,
+            fault_abort_at,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    sysconfd::logging::init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build();
+    let result = runtime.context("starting the runtime").and_then(|rt| {
+        rt.block_on(async {
+            match cli.command {
+                Some(Command::Apply { config, .. }) => {
+                    apply_once(cli.place.options(), config).await
+                }
+                Some(Command::Plan { config, json }) => {
+                    plan_once(cli.place.options(), config, json).await
+                }
+                Some(Command::Recover) => recover_once(cli.place.options()).await,
+                None => run_daemon(cli.place.options()).await,
+            }
+        })
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sysconfd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn apply_once(opts: Options, config: PathBuf) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&config)
+        .with_context(|| format!("reading {}", config.display()))?;
+    let (mut engine, _) = Engine::open(opts).await?;
+    let uid = nix::unistd::getuid().as_raw();
+    let applied = engine
+        .apply(ApplyRequest {
+            text,
+            base: None,
+            confirm_timeout: None,
+            caller_uid: uid,
+        })
+        .await?;
+    if applied.changed {
+        println!(
+            "generation {} applied ({} actions)",
+            applied.generation,
+            applied.plan.len()
+        );
+    } else {
+        println!(
+            "nothing to do: generation {} is in force",
+            applied.generation
+        );
+    }
+    Ok(())
+}
+
+async fn plan_once(opts: Options, config: PathBuf, json: bool) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&config)
+        .with_context(|| format!("reading {}", config.display()))?;
+    let (engine, _) = Engine::open(opts).await?;
+    let plan = engine.plan(&text)?;
+    if json {
+        let report = appliance::dbus::PlanReport {
+            actions: plan.items(),
+            warnings: Vec::new(),
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{plan}");
+    }
+    Ok(())
+}
+
+async fn recover_once(opts: Options) -> anyhow::Result<()> {
+    let (_, recovery) = Engine::open(opts).await?;
+    match (recovery.interrupted, recovery.rolled_back) {
+        (None, None) => println!("nothing to recover"),
+        (i, r) => {
+            if let Some(g) = i {
+                println!("undid the interrupted apply of generation {g}");
+            }
+            if let Some(g) = r {
+                println!("rolled back generation {g}, which was not confirmed");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn run_daemon(opts: Options) -> anyhow::Result<()> {
+    let state_dir = opts.state_dir.clone();
+    let seed = opts.root.path(CONFIG_PATH);
+    let (mut engine, recovery) = Engine::open(opts).await?;
+    if let Some(g) = recovery.interrupted {
+        tracing::warn!(generation = g, "undid an interrupted apply");
+    }
+    if let Some(g) = recovery.rolled_back {
+        tracing::warn!(
+            generation = g,
+            "rolled back a generation that was not confirmed before the restart"
+        );
+    }
+    apply_seed(&mut engine, &seed).await;
+    let shared = Arc::new(Shared {
+        engine: Mutex::new(engine),
+        state_dir,
+    });
+    let _conn = bus::serve(shared)
+        .await
+        .context("taking org.telbox.Sysconfd1 on the system bus")?;
+    tracing::info!("sysconfd ready on the system bus");
+    wait_for_stop().await;
+    tracing::info!("stopping");
+    Ok(())
+}
+
+/// On first boot, applies the configuration the installer left.
+async fn apply_seed(engine: &mut Engine, seed: &std::path::Path) {
+    if engine.current_generation().unwrap_or(1) != 0 {
+        return;
+    }
+    let Ok(text) = std::fs::read_to_string(seed) else {
+        return;
+    };
+    let req = ApplyRequest {
+        text,
+        base: None,
+        confirm_timeout: None,
+        caller_uid: 0,
+    };
+    match engine.apply(req).await {
+        Ok(a) => tracing::info!(generation = a.generation, "applied the seed configuration"),
+        Err(e) => tracing::error!(error = %e, "the seed configuration was not applied"),
+    }
+}
+
+async fn wait_for_stop() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }

@@ -3,15 +3,24 @@
 //! Offline commands (`config validate`, `config reference`) need no daemon;
 //! everything else talks to sysconfd over D-Bus.
 
+mod bus;
+mod configcmd;
+mod statuscmd;
 mod validate;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 /// Administer a telbox: check and apply its configuration, see its state.
+///
+/// Commands other than `config validate` and `config reference` talk to
+/// sysconfd on the system bus (DBUS_SYSTEM_BUS_ADDRESS is honoured).
+/// Changing commands need root or membership of the telbox-admin group.
+/// Exit status: 0 success, 1 failure or invalid configuration, 2 usage error.
 #[derive(Parser)]
-#[command(name = "appliance", version, about, long_about = None)]
+#[command(name = "appliance", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -22,6 +31,15 @@ enum Command {
     /// Check, plan, apply and roll back the box's configuration (appliance.toml).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Overview of the box: generation in force, pending confirmation, services.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What the first-boot wizard uses: discover hardware, complete once.
+    #[command(subcommand)]
+    Wizard(WizardCommand),
 }
 
 #[derive(Subcommand)]
@@ -34,15 +52,77 @@ enum ConfigCommand {
     Validate(validate::Args),
     /// Print the reference of every configuration key (Markdown).
     Reference,
+    /// Show what applying FILE would change, touching nothing.
+    Plan {
+        file: PathBuf,
+        /// Print {"actions": [...], "warnings": [...]}; actions is empty when nothing would change.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply FILE as a new generation.
+    ///
+    /// The generation in force is the base unless --base says otherwise; if
+    /// another generation was applied meanwhile, the apply is refused.
+    Apply {
+        file: PathBuf,
+        /// The generation this change was made from.
+        #[arg(long, value_name = "N")]
+        base: Option<u64>,
+        /// Roll back by itself unless `appliance config confirm` comes within S seconds.
+        #[arg(long, value_name = "S", default_value_t = 0)]
+        confirm_timeout: u32,
+        /// Print {"generation": N, ...}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep a generation applied with --confirm-timeout (default: the pending one).
+    Confirm { generation: Option<u64> },
+    /// Apply generation N's configuration again.
+    Rollback { generation: u64 },
+    /// List every generation: who, when, outcome, why.
+    History {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the configuration in force (secrets redacted).
+    Show,
+}
+
+#[derive(Subcommand)]
+enum WizardCommand {
+    /// List network interfaces and telephony cards (JSON).
+    Discover,
+    /// Apply the first-boot configuration FILE; works once.
+    Complete { file: PathBuf },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
+    match Cli::parse().command {
         Command::Config(ConfigCommand::Validate(args)) => validate::run(&args),
         Command::Config(ConfigCommand::Reference) => {
             print!("{}", appliance::reference::markdown());
             ExitCode::SUCCESS
         }
+        Command::Config(ConfigCommand::Plan { file, json }) => {
+            bus::run(configcmd::plan(file, json))
+        }
+        Command::Config(ConfigCommand::Apply {
+            file,
+            base,
+            confirm_timeout,
+            json,
+        }) => bus::run(configcmd::apply(file, base, confirm_timeout, json)),
+        Command::Config(ConfigCommand::Confirm { generation }) => {
+            bus::run(configcmd::confirm(generation))
+        }
+        Command::Config(ConfigCommand::Rollback { generation }) => {
+            bus::run(configcmd::rollback(generation))
+        }
+        Command::Config(ConfigCommand::History { json }) => bus::run(configcmd::history(json)),
+        Command::Config(ConfigCommand::Show) => bus::run(configcmd::show()),
+        Command::Status { json } => bus::run(statuscmd::status(json)),
+        Command::Wizard(WizardCommand::Discover) => bus::run(statuscmd::discover()),
+        Command::Wizard(WizardCommand::Complete { file }) => bus::run(statuscmd::complete(file)),
     }
 }

@@ -1,0 +1,138 @@
+//! `appliance config plan|apply|confirm|rollback|history|show`.
+
+use std::path::PathBuf;
+
+use appliance::dbus::{HistoryEntry, PlanReport};
+
+use crate::bus::{self, pretty, CallError, CallResult};
+
+fn read(file: &PathBuf) -> Result<String, CallError> {
+    std::fs::read_to_string(file)
+        .map_err(|e| CallError(format!("{}: cannot read: {e}", file.display())))
+}
+
+pub async fn plan(file: PathBuf, json: bool) -> CallResult {
+    let conn = bus::connect().await?;
+    let (text, report) = bus::config(&conn).await?.plan(&read(&file)?).await?;
+    if json {
+        println!("{}", pretty(&report));
+    } else {
+        print!("{text}");
+        let report: PlanReport = serde_json::from_str(&report).unwrap_or_default();
+        for w in report.warnings {
+            eprintln!("WARNING: {w}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn apply(
+    file: PathBuf,
+    base: Option<u64>,
+    confirm_timeout: u32,
+    json: bool,
+) -> CallResult {
+    let conn = bus::connect().await?;
+    let proxy = bus::config(&conn).await?;
+    let base = match base {
+        Some(b) => b,
+        None => proxy.current_generation().await?,
+    };
+    let generation = proxy.apply(&read(&file)?, base, confirm_timeout).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "generation": generation, "confirm_timeout_s": confirm_timeout })
+        );
+    } else if generation == base {
+        println!("nothing to do: generation {generation} is in force");
+    } else if confirm_timeout > 0 {
+        println!("generation {generation} applied; confirm within {confirm_timeout} s with `appliance config confirm {generation}`, or generation {base} comes back");
+    } else {
+        println!("generation {generation} applied");
+    }
+    Ok(())
+}
+
+pub async fn confirm(generation: Option<u64>) -> CallResult {
+    let conn = bus::connect().await?;
+    let proxy = bus::config(&conn).await?;
+    let generation = match generation {
+        Some(g) => g,
+        None => match proxy.pending_confirmation().await? {
+            0 => {
+                return Err(CallError(
+                    "no generation is waiting for a confirmation".into(),
+                ))
+            }
+            g => g,
+        },
+    };
+    proxy.confirm(generation).await?;
+    println!("generation {generation} confirmed");
+    Ok(())
+}
+
+pub async fn rollback(generation: u64) -> CallResult {
+    let conn = bus::connect().await?;
+    let now = bus::config(&conn).await?.rollback(generation).await?;
+    println!("generation {generation}'s configuration is in force again (as generation {now})");
+    Ok(())
+}
+
+pub async fn history(json: bool) -> CallResult {
+    let conn = bus::connect().await?;
+    let text = bus::config(&conn).await?.history().await?;
+    if json {
+        println!("{}", pretty(&text));
+        return Ok(());
+    }
+    let entries: Vec<HistoryEntry> =
+        serde_json::from_str(&text).map_err(|e| CallError(e.to_string()))?;
+    println!(
+        "{:>4}  {:<12} {:>5}  {:>6}  {:<20} reason",
+        "gen", "outcome", "uid", "steps", "when (UTC)"
+    );
+    for e in entries {
+        println!(
+            "{:>4}  {:<12} {:>5}  {:>6}  {:<20} {}",
+            e.id,
+            e.outcome,
+            e.caller_uid,
+            e.plan.len(),
+            utc(e.created_at),
+            e.reason
+        );
+    }
+    Ok(())
+}
+
+pub async fn show() -> CallResult {
+    let conn = bus::connect().await?;
+    print!("{}", bus::config(&conn).await?.get().await?);
+    Ok(())
+}
+
+/// `YYYY-MM-DD HH:MM:SS` for a Unix time, without a date library.
+pub fn utc(t: i64) -> String {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}

@@ -1,0 +1,122 @@
+//! The D-Bus contract between sysconfd and its clients: names, the shapes
+//! of the JSON documents some methods return, and client proxies.
+//!
+//! Every interface lives at [`OBJECT_PATH`] on the bus name [`BUS_NAME`];
+//! `docs/dbus.md` describes each method.
+
+use serde::{Deserialize, Serialize};
+
+pub const BUS_NAME: &str = "org.telbox.Sysconfd1";
+pub const OBJECT_PATH: &str = "/org/telbox/Sysconfd1";
+pub const CONFIG_INTERFACE: &str = "org.telbox.Sysconfd1.Config";
+pub const WIZARD_INTERFACE: &str = "org.telbox.Sysconfd1.Wizard";
+pub const STATUS_INTERFACE: &str = "org.telbox.Sysconfd1.Status";
+/// Prefix of the error names sysconfd returns (`…Error.AccessDenied`, `…Error.Invalid`, …).
+pub const ERROR_PREFIX: &str = "org.telbox.Sysconfd1.Error";
+/// Members of this group (and root) may call the mutating methods.
+pub const ADMIN_GROUP: &str = "telbox-admin";
+
+/// One step of a plan as a client sees it (file contents are never sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanItem {
+    pub kind: String,
+    pub summary: String,
+}
+
+/// The structured answer of `Config.Plan`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanReport {
+    /// Empty when nothing would change.
+    pub actions: Vec<PlanItem>,
+    /// Things the admin must know before applying (e.g. a removed management address).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// One generation, as `Config.History` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub id: u64,
+    /// Unix time, seconds.
+    pub created_at: i64,
+    pub caller_uid: u32,
+    pub base: Option<u64>,
+    /// `applying`, `pending`, `applied`, `rolled-back` or `failed`.
+    pub outcome: String,
+    pub reason: String,
+    pub plan: Vec<String>,
+}
+
+/// A generation waiting for `Confirm`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingReport {
+    pub generation: u64,
+    pub previous: Option<u64>,
+    /// Seconds left before the previous generation comes back by itself.
+    pub seconds_left: f64,
+}
+
+/// The overview `Status.Status` returns; `appliance status` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub version: String,
+    pub hostname: String,
+    pub current_generation: u64,
+    pub pending: Option<PendingReport>,
+    pub wizard_completed: bool,
+    /// Further sections (network, dhcp, ntp, telephony, ha…) by name.
+    #[serde(default)]
+    pub sections: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Client side of `org.telbox.Sysconfd1.Config`.
+#[zbus::proxy(
+    interface = "org.telbox.Sysconfd1.Config",
+    default_service = "org.telbox.Sysconfd1",
+    default_path = "/org/telbox/Sysconfd1"
+)]
+pub trait Config {
+    /// Returns (valid, JSON array of problems).
+    fn validate(&self, toml: &str) -> zbus::Result<(bool, String)>;
+    /// Returns (human-readable plan, JSON [`PlanReport`]).
+    fn plan(&self, toml: &str) -> zbus::Result<(String, String)>;
+    /// Returns the generation now in force. `base_generation` 0 means "the first apply".
+    fn apply(&self, toml: &str, base_generation: u64, confirm_timeout_s: u32) -> zbus::Result<u64>;
+    fn confirm(&self, generation: u64) -> zbus::Result<()>;
+    fn rollback(&self, generation: u64) -> zbus::Result<u64>;
+    /// The configuration in force, secrets redacted.
+    fn get(&self) -> zbus::Result<String>;
+    /// JSON array of [`HistoryEntry`], newest first.
+    fn history(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn current_generation(&self) -> zbus::Result<u64>;
+    /// The generation waiting for a confirm, 0 when none.
+    #[zbus(property)]
+    fn pending_confirmation(&self) -> zbus::Result<u64>;
+}
+
+/// Client side of `org.telbox.Sysconfd1.Wizard`.
+#[zbus::proxy(
+    interface = "org.telbox.Sysconfd1.Wizard",
+    default_service = "org.telbox.Sysconfd1",
+    default_path = "/org/telbox/Sysconfd1"
+)]
+pub trait Wizard {
+    /// JSON: network interfaces (name, MAC, link state, addresses) and detected cards.
+    fn discover(&self) -> zbus::Result<String>;
+    /// Applies the first-boot settings once; refused afterwards.
+    fn complete(&self, toml: &str) -> zbus::Result<u64>;
+    #[zbus(property)]
+    fn completed(&self) -> zbus::Result<bool>;
+}
+
+/// Client side of `org.telbox.Sysconfd1.Status`.
+#[zbus::proxy(
+    interface = "org.telbox.Sysconfd1.Status",
+    default_service = "org.telbox.Sysconfd1",
+    default_path = "/org/telbox/Sysconfd1"
+)]
+pub trait Status {
+    /// JSON [`StatusReport`].
+    fn status(&self) -> zbus::Result<String>;
+}

@@ -1,0 +1,44 @@
+//! D-Bus errors sysconfd returns, named under `org.telbox.Sysconfd1.Error`.
+
+use zbus::DBusError;
+
+use crate::engine::EngineError;
+
+#[derive(Debug, DBusError)]
+#[zbus(prefix = "org.telbox.Sysconfd1.Error")]
+pub enum BusError {
+    #[zbus(error)]
+    ZBus(zbus::Error),
+    /// The caller is neither root nor in the telbox-admin group.
+    AccessDenied(String),
+    /// The configuration does not validate; the message lists every problem.
+    Invalid(String),
+    /// The caller's base generation is not the one in force.
+    StaleBase(String),
+    /// Confirm for a generation that is not pending, or apply while one is.
+    NotPending(String),
+    /// The first-boot wizard was already completed.
+    AlreadyCompleted(String),
+    /// Applying failed; the previous generation is in force.
+    ApplyFailed(String),
+}
+
+impl From<EngineError> for BusError {
+    fn from(e: EngineError) -> Self {
+        let msg = e.to_string();
+        match e {
+            EngineError::Invalid(_) => BusError::Invalid(msg),
+            EngineError::StaleBase { .. } => BusError::StaleBase(msg),
+            EngineError::NotPending(_) | EngineError::AwaitingConfirm(_) => {
+                BusError::NotPending(msg)
+            }
+            _ => BusError::ApplyFailed(msg),
+        }
+    }
+}
+
+impl From<zbus::fdo::Error> for BusError {
+    fn from(e: zbus::fdo::Error) -> Self {
+        BusError::ZBus(zbus::Error::FDO(Box::new(e)))
+    }
+}

@@ -1,0 +1,44 @@
+//! `org.telbox.Sysconfd1.Status`: the overview `appliance status` prints.
+
+use std::sync::Arc;
+
+use appliance::dbus::{PendingReport, StatusReport};
+use zbus::interface;
+
+use super::error::BusError;
+use super::Shared;
+
+pub struct StatusIface {
+    shared: Arc<Shared>,
+}
+
+impl StatusIface {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        StatusIface { shared }
+    }
+}
+
+#[interface(name = "org.telbox.Sysconfd1.Status")]
+impl StatusIface {
+    /// JSON overview: version, host name, generation in force, pending confirm, wizard state.
+    async fn status(&self) -> Result<String, BusError> {
+        let engine = self.shared.engine.lock().await;
+        let pending = engine.pending().map(|p| PendingReport {
+            generation: p.generation,
+            previous: p.previous,
+            seconds_left: p.remaining(),
+        });
+        let report = StatusReport {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            hostname: nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_default(),
+            current_generation: engine.current_generation()?,
+            pending,
+            wizard_completed: self.shared.state_dir.join("wizard-completed").exists(),
+            sections: Default::default(),
+        };
+        Ok(serde_json::to_string(&report).unwrap_or_default())
+    }
+}

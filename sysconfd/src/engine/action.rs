@@ -1,0 +1,104 @@
+//! Actions: the steps of a plan, each one operation on one edge of the OS.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use appliance::dbus::PlanItem;
+use serde::{Deserialize, Serialize};
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Action {
+    /// Write a generated file (atomically) with this content and mode.
+    WriteFile {
+        path: PathBuf,
+        mode: u32,
+        contents: String,
+        /// Secret files never show their content or size.
+        secret: bool,
+    },
+    /// Remove a file telbox generated earlier and no longer wants.
+    RemoveFile { path: PathBuf },
+    /// Set the kernel host name.
+    SetHostname { hostname: String },
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::WriteFile {
+                path,
+                mode,
+                secret: true,
+                ..
+            } => {
+                write!(f, "write {} (secret, mode {mode:04o})", path.display())
+            }
+            Action::WriteFile {
+                path,
+                mode,
+                contents,
+                ..
+            } => {
+                write!(
+                    f,
+                    "write {} ({} bytes, mode {mode:04o})",
+                    path.display(),
+                    contents.len()
+                )
+            }
+            Action::RemoveFile { path } => write!(f, "remove {}", path.display()),
+            Action::SetHostname { hostname } => write!(f, "set host name to {hostname}"),
+        }
+    }
+}
+
+impl Action {
+    /// The short kind name used in JSON plans.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::WriteFile { .. } => "write-file",
+            Action::RemoveFile { .. } => "remove-file",
+            Action::SetHostname { .. } => "set-hostname",
+        }
+    }
+}
+
+/// An ordered list of actions; empty when the system already matches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.actions.iter().map(ToString::to_string).collect()
+    }
+
+    pub fn items(&self) -> Vec<PlanItem> {
+        self.actions
+            .iter()
+            .map(|a| PlanItem {
+                kind: a.kind().to_owned(),
+                summary: a.to_string(),
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.actions.is_empty() {
+            return writeln!(f, "nothing to do: the system matches the configuration");
+        }
+        for (i, a) in self.actions.iter().enumerate() {
+            writeln!(f, "{:3}. {a}", i + 1)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,90 @@
+//! The apply journal: written before the first action, removed after the
+//! last. Found at start, it means an apply was interrupted; it holds what
+//! every touched file was before, so the apply can be undone.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::files::write_atomic;
+use crate::root::Root;
+
+/// A file as it was before an apply touched it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backup {
+    pub path: PathBuf,
+    /// `None` when the file did not exist.
+    pub contents: Option<String>,
+    pub mode: u32,
+}
+
+impl Backup {
+    pub fn take(root: &Root, path: &Path) -> Backup {
+        use std::os::unix::fs::PermissionsExt;
+        let real = root.path(path);
+        let contents = fs::read_to_string(&real).ok();
+        let mode = fs::metadata(&real)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o644);
+        Backup {
+            path: path.to_owned(),
+            contents,
+            mode,
+        }
+    }
+
+    /// Puts the file back as it was.
+    pub fn restore(&self, root: &Root) -> io::Result<()> {
+        let real = root.path(&self.path);
+        match &self.contents {
+            Some(c) => write_atomic(&real, c.as_bytes(), self.mode),
+            None => match fs::remove_file(&real) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        }
+    }
+}
+
+/// An apply in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Journal {
+    pub generation: u64,
+    pub previous: Option<u64>,
+    pub backups: Vec<Backup>,
+}
+
+impl Journal {
+    fn path(state_dir: &Path) -> PathBuf {
+        state_dir.join("apply.journal")
+    }
+
+    /// Durably records the start of an apply.
+    pub fn begin(&self, state_dir: &Path) -> io::Result<()> {
+        let text = serde_json::to_vec(self).map_err(io::Error::other)?;
+        write_atomic(&Self::path(state_dir), &text, 0o600)
+    }
+
+    /// The journal of an interrupted apply, if any.
+    pub fn find(state_dir: &Path) -> io::Result<Option<Journal>> {
+        match fs::read(Self::path(state_dir)) {
+            Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Restores every file in reverse order.
+    pub fn undo_files(&self, root: &Root) -> io::Result<()> {
+        self.backups.iter().rev().try_for_each(|b| b.restore(root))
+    }
+
+    pub fn clear(state_dir: &Path) -> io::Result<()> {
+        match fs::remove_file(Self::path(state_dir)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! The engine: validated config -> observe -> pure plan -> apply through
+//! the OS edges -> verify -> record a generation. Crash-safe through the
+//! apply journal; commit-confirmed through the on-disk pending state.
+
+pub mod action;
+pub mod desired;
+pub mod journal;
+pub mod pending;
+
+use std::collections::BTreeSet;
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use appliance::config::{self, Report};
+
+pub use action::{Action, Plan};
+pub use desired::Desired;
+use journal::{Backup, Journal};
+pub use pending::Pending;
+
+use crate::files::write_atomic;
+use crate::root::Root;
+use crate::store::{Generation, Outcome, Store, StoreError};
+
+/// Environment variable naming the action index at which an apply aborts
+/// the process (fault injection for crash tests).
+pub const FAULT_ENV: &str = "SYSCONFD_FAULT_ABORT_AT";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the configuration is invalid:\n{0}")]
+    Invalid(Report),
+    #[error("stale base: you started from generation {given}, but generation {current} is in force now; fetch it (`appliance config show`) and apply again")]
+    StaleBase { given: u64, current: u64 },
+    #[error("generation {0} is not waiting for a confirmation")]
+    NotPending(u64),
+    #[error("generation {0} is waiting for a confirmation; confirm it or roll it back before applying again")]
+    AwaitingConfirm(u64),
+    #[error("{0}")]
+    Desired(#[from] desired::DesiredError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{what}: {source}")]
+    Io { what: String, source: io::Error },
+    #[error("the system does not match after applying: {}", .0.join("; "))]
+    Verify(Vec<String>),
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> EngineError {
+    let what = what.into();
+    move |source| EngineError::Io { what, source }
+}
+
+/// How the engine finds the machine.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub root: Root,
+    pub state_dir: PathBuf,
+    /// Set the kernel host name (off under a test root prefix).
+    pub set_hostname: bool,
+    pub fault_abort_at: Option<usize>,
+}
+
+/// A request to apply a config.
+#[derive(Debug, Clone)]
+pub struct ApplyRequest {
+    pub text: String,
+    /// The generation the caller started from; refused if another is in force.
+    pub base: Option<u64>,
+    pub confirm_timeout: Option<Duration>,
+    pub caller_uid: u32,
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub generation: u64,
+    /// False when the plan was empty and nothing was touched.
+    pub changed: bool,
+    pub plan: Vec<String>,
+}
+
+/// What happened at start, for the log and signals.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// An interrupted apply that was undone.
+    pub interrupted: Option<u64>,
+    /// A pending generation rolled back because sysconfd restarted in its window.
+    pub rolled_back: Option<u64>,
+}
+
+pub struct Engine {
+    opts: Options,
+    store: Store,
+}
+
+impl Engine {
+    /// Opens the state directory, finishing any interrupted apply and rolling
+    /// back a generation still waiting for its confirm.
+    pub async fn open(opts: Options) -> Result<(Engine, Recovery), EngineError> {
+        std::fs::create_dir_all(&opts.state_dir).map_err(io_err("creating the state directory"))?;
+        let store = Store::open(&opts.state_dir.join("generations.db"))?;
+        let mut engine = Engine { opts, store };
+        let recovery = engine.recover().await?;
+        Ok((engine, recovery))
+    }
+
+    pub fn root(&self) -> &Root {
+        &self.opts.root
+    }
+
+    async fn recover(&mut self) -> Result<Recovery, EngineError> {
+        let mut recovery = Recovery::default();
+        let state = self.opts.state_dir.clone();
+        if let Some(journal) = Journal::find(&state).map_err(io_err("reading the apply journal"))? {
+            tracing::warn!(
+                generation = journal.generation,
+                "an apply was interrupted; restoring the previous generation"
+            );
+            self.restore(&journal.backups, journal.previous).await?;
+            let reason = "interrupted: sysconfd stopped during the apply; the previous generation was restored";
+            self.store
+                .set_outcome(journal.generation, Outcome::Failed, reason)?;
+            Journal::clear(&state).map_err(io_err("clearing the apply journal"))?;
+            recovery.interrupted = Some(journal.generation);
+        }
+        if Pending::load(&state)
+            .map_err(io_err("reading the pending confirmation"))?
+            .is_some()
+        {
+            let reason = "not confirmed: sysconfd restarted inside the confirm window";
+            recovery.rolled_back = self.expire_pending(reason).await?;
+        }
+        Ok(recovery)
+    }
+
+    /// The generation in force (0 before the first apply).
+    pub fn current_generation(&self) -> Result<u64, EngineError> {
+        Ok(self.store.current()?.map_or(0, |g| g.id))
+    }
+
+    pub fn pending(&self) -> Option<Pending> {
+        Pending::load(&self.opts.state_dir).ok().flatten()
+    }
+
+    /// The current config, secrets redacted (empty before the first apply).
+    pub fn current_config(&self) -> Result<String, EngineError> {
+        Ok(self.store.current()?.map(|g| g.config).unwrap_or_default())
+    }
+
+    pub fn history(&self) -> Result<Vec<Generation>, EngineError> {
+        Ok(self.store.history()?)
+    }
+
+    /// Validates and plans `text` against the system as it is now. Touches nothing.
+    pub fn plan(&self, text: &str) -> Result<Plan, EngineError> {
+        let config = config::load(text, "appliance.toml").map_err(EngineError::Invalid)?;
+        let desired = Desired::render(&config, &self.opts.root)?;
+        Ok(self.plan_for(&desired))
+    }
+
+    fn plan_for(&self, desired: &Desired) -> Plan {
+        let root = &self.opts.root;
+        let wanted: BTreeSet<&PathBuf> = desired.paths().collect();
+        let mut actions: Vec<Action> = self
+            .owned_paths()
+            .into_iter()
+            .filter(|p| !wanted.contains(p) && root.path(p).exists())
+            .map(|path| Action::RemoveFile { path })
+            .collect();
+        actions.extend(
+            desired
+                .files
+                .iter()
+                .filter(|f| !f.is_current(root))
+                .map(|f| Action::WriteFile {
+                    path: f.path.clone(),
+                    mode: f.mode,
+                    contents: f.contents.clone(),
+                    secret: Desired::is_secret(&f.path),
+                }),
+        );
+        if self.opts.set_hostname {
+            let want = desired.config.system.hostname.as_str();
+            if nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .as_deref()
+                != Some(want)
+            {
+                actions.push(Action::SetHostname {
+                    hostname: want.to_owned(),
+                });
+            }
+        }
+        Plan { actions }
+    }
+
+    /// Files the generation in force generated.
+    fn owned_paths(&self) -> BTreeSet<PathBuf> {
+        let Ok(Some(current)) = self.store.current() else {
+            return BTreeSet::new();
+        };
+        let Ok(config) = config::load(&current.config, "current") else {
+            return BTreeSet::new();
+        };
+        Desired::render(&config, &self.opts.root)
+            .map(|d| d.paths().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Applies a config: validate, check the base, plan, journal, run, verify, record.
+    pub async fn apply(&mut self, req: ApplyRequest) -> Result<Applied, EngineError> {
+        let config = config::load(&req.text, "appliance.toml").map_err(EngineError::Invalid)?;
+        let current = self.current_generation()?;
+        if let Some(base) = req.base.filter(|b| *b != current) {
+            return Err(EngineError::StaleBase {
+                given: base,
+                current,
+            });
+        }
+        if let Some(p) = self.pending() {
+            return Err(EngineError::AwaitingConfirm(p.generation));
+        }
+        let desired = Desired::render(&config, &self.opts.root)?;
+        let plan = self.plan_for(&desired);
+        if plan.is_empty() {
+            return Ok(Applied {
+                generation: current,
+                changed: false,
+                plan: Vec::new(),
+            });
+        }
+        let previous = (current != 0).then_some(current);
+        let generation = self.store.insert(
+            req.caller_uid,
+            previous,
+            &config.redacted().to_toml(),
+            &plan.lines(),
+        )?;
+        let backups = self.backups_for(&plan);
+        let journal = Journal {
+            generation,
+            previous,
+            backups: backups.clone(),
+        };
+        journal
+            .begin(&self.opts.state_dir)
+            .map_err(io_err("writing the apply journal"))?;
+        if let Err(e) = self.run_and_verify(&plan, &desired).await {
+            tracing::error!(generation, error = %e, "apply failed; restoring the previous generation");
+            self.restore(&backups, previous).await?;
+            self.store
+                .set_outcome(generation, Outcome::Failed, &e.to_string())?;
+            Journal::clear(&self.opts.state_dir).map_err(io_err("clearing the apply journal"))?;
+            return Err(e);
+        }
+        self.commit(generation, previous, backups, req.confirm_timeout)?;
+        tracing::info!(
+            generation,
+            actions = plan.actions.len(),
+            "generation applied"
+        );
+        Ok(Applied {
+            generation,
+            changed: true,
+            plan: plan.lines(),
+        })
+    }
+
+    fn commit(
+        &self,
+        generation: u64,
+        previous: Option<u64>,
+        backups: Vec<Backup>,
+        timeout: Option<Duration>,
+    ) -> Result<(), EngineError> {
+        let state = &self.opts.state_dir;
+        match timeout {
+            Some(t) => {
+                let deadline = pending::unix_now() + t.as_secs_f64();
+                Pending {
+                    generation,
+                    previous,
+                    deadline,
+                    backups,
+                }
+                .save(state)
+                .map_err(io_err("saving the pending confirmation"))?;
+                self.store.set_outcome(
+                    generation,
+                    Outcome::Pending,
+                    &format!("waiting for a confirm within {} s", t.as_secs()),
+                )?;
+            }
+            None => self.store.set_outcome(generation, Outcome::Applied, "")?,
+        }
+        Journal::clear(state).map_err(io_err("clearing the apply journal"))
+    }
+
+    fn backups_for(&self, plan: &Plan) -> Vec<Backup> {
+        plan.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::WriteFile { path, .. } | Action::RemoveFile { path } => {
+                    Some(Backup::take(&self.opts.root, path))
+                }
+                Action::SetHostname { .. } => None,
+            })
+            .collect()
+    }
+
+    async fn run_and_verify(&mut self, plan: &Plan, desired: &Desired) -> Result<(), EngineError> {
+        for (index, action) in plan.actions.iter().enumerate() {
+            if self.opts.fault_abort_at == Some(index) {
+                eprintln!("sysconfd: fault injection: aborting before action {index}: {action}");
+                std::process::abort();
+            }
+            self.execute(action).await?;
+        }
+        self.verify(desired).await
+    }
+
+    async fn execute(&self, action: &Action) -> Result<(), EngineError> {
+        let root = &self.opts.root;
+        match action {
+            Action::WriteFile {
+                path,
+                mode,
+                contents,
+                ..
+            } => write_atomic(&root.path(path), contents.as_bytes(), *mode)
+                .map_err(io_err(format!("writing {}", path.display()))),
+            Action::RemoveFile { path } => std::fs::remove_file(root.path(path))
+                .map_err(io_err(format!("removing {}", path.display()))),
+            Action::SetHostname { hostname } => {
+                nix::unistd::sethostname(hostname).map_err(|e| EngineError::Io {
+                    what: "setting the host name".into(),
+                    source: e.into(),
+                })
+            }
+        }
+    }
+
+    /// Reads the system back until it matches (brief retries), else fails.
+    async fn verify(&self, desired: &Desired) -> Result<(), EngineError> {
+        let mut left = self.plan_for(desired);
+        for _ in 0..5 {
+            if left.is_empty() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            left = self.plan_for(desired);
+        }
+        Err(EngineError::Verify(left.lines()))
+    }
+
+    /// Puts files back as they were, then re-applies what the previous generation wants of the kernel.
+    async fn restore(
+        &mut self,
+        backups: &[Backup],
+        previous: Option<u64>,
+    ) -> Result<(), EngineError> {
+        for b in backups.iter().rev() {
+            b.restore(&self.opts.root)
+                .map_err(io_err(format!("restoring {}", b.path.display())))?;
+        }
+        let _ = previous;
+        Ok(())
+    }
+
+    /// Confirms a generation applied with a timeout.
+    pub fn confirm(&mut self, generation: u64) -> Result<(), EngineError> {
+        match self.pending() {
+            Some(p) if p.generation == generation => {
+                self.store
+                    .set_outcome(generation, Outcome::Applied, "confirmed")?;
+                Pending::clear(&self.opts.state_dir)
+                    .map_err(io_err("clearing the pending confirmation"))
+            }
+            _ => Err(EngineError::NotPending(generation)),
+        }
+    }
+
+    /// Rolls back the pending generation, if any, recording `reason`. Returns the generation rolled back.
+    pub async fn expire_pending(&mut self, reason: &str) -> Result<Option<u64>, EngineError> {
+        let Some(p) = self.pending() else {
+            return Ok(None);
+        };
+        tracing::warn!(generation = p.generation, reason, "rolling back");
+        self.restore(&p.backups, p.previous).await?;
+        self.store
+            .set_outcome(p.generation, Outcome::RolledBack, reason)?;
+        Pending::clear(&self.opts.state_dir)
+            .map_err(io_err("clearing the pending confirmation"))?;
+        Ok(Some(p.generation))
+    }
+
+    /// Applies generation `target`'s config again, as a new generation.
+    pub async fn rollback_to(
+        &mut self,
+        target: u64,
+        caller_uid: u32,
+    ) -> Result<Applied, EngineError> {
+        let text = self.store.get(target)?.config;
+        let current = self.current_generation()?;
+        self.apply(ApplyRequest {
+            text,
+            base: Some(current),
+            confirm_timeout: None,
+            caller_uid,
+        })
+        .await
+    }
+}

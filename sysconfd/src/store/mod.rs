@@ -1,0 +1,251 @@
+//! Generations: every applied config, kept in SQLite with who applied it,
+//! when, what the plan was and how it ended.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+/// Schema version this build writes; older databases are migrated forward.
+const SCHEMA_VERSION: i64 = 1;
+
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1
+    "CREATE TABLE generation (
+        id          INTEGER PRIMARY KEY,
+        created_at  INTEGER NOT NULL,
+        caller_uid  INTEGER NOT NULL,
+        base        INTEGER,
+        config      TEXT NOT NULL,
+        plan        TEXT NOT NULL,
+        outcome     TEXT NOT NULL,
+        reason      TEXT NOT NULL DEFAULT ''
+    );",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("generation store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("generation store is schema {found}, newer than this sysconfd ({SCHEMA_VERSION})")]
+    TooNew { found: i64 },
+    #[error("generation {0} does not exist")]
+    NoSuchGeneration(u64),
+}
+
+/// How a generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Being applied right now.
+    Applying,
+    /// Applied, waiting for `Confirm` before its deadline.
+    Pending,
+    /// Applied and in force.
+    Applied,
+    /// Applied, then replaced by a rollback (confirm timeout, restart, or a request).
+    RolledBack,
+    /// Failed to apply; the previous generation stayed in force.
+    Failed,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applying => "applying",
+            Outcome::Pending => "pending",
+            Outcome::Applied => "applied",
+            Outcome::RolledBack => "rolled-back",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Outcome {
+        match s {
+            "pending" => Outcome::Pending,
+            "applied" => Outcome::Applied,
+            "rolled-back" => Outcome::RolledBack,
+            "failed" => Outcome::Failed,
+            _ => Outcome::Applying,
+        }
+    }
+}
+
+/// One row of history. `config` is always the redacted text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Generation {
+    pub id: u64,
+    pub created_at: i64,
+    pub caller_uid: u32,
+    pub base: Option<u64>,
+    pub config: String,
+    pub plan: Vec<String>,
+    pub outcome: Outcome,
+    pub reason: String,
+}
+
+/// The SQLite-backed list of generations.
+pub struct Store {
+    db: Mutex<Connection>,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = Connection::open(path)?;
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        db.pragma_update(None, "synchronous", "FULL")?;
+        migrate(&db)?;
+        Ok(Store { db: Mutex::new(db) })
+    }
+
+    fn db(&self) -> MutexGuard<'_, Connection> {
+        self.db
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn in_memory() -> Result<Store, StoreError> {
+        let db = Connection::open_in_memory()?;
+        migrate(&db)?;
+        Ok(Store { db: Mutex::new(db) })
+    }
+
+    /// Records a new generation and returns its id.
+    pub fn insert(
+        &self,
+        caller_uid: u32,
+        base: Option<u64>,
+        config: &str,
+        plan: &[String],
+    ) -> Result<u64, StoreError> {
+        let plan = serde_json::to_string(plan).expect("plan lines serialize");
+        let db = self.db();
+        db.execute(
+            "INSERT INTO generation (created_at, caller_uid, base, config, plan, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![now(), caller_uid, base.map(|b| b as i64), config, plan, Outcome::Applying.as_str()],
+        )?;
+        Ok(db.last_insert_rowid() as u64)
+    }
+
+    pub fn set_outcome(&self, id: u64, outcome: Outcome, reason: &str) -> Result<(), StoreError> {
+        let n = self.db().execute(
+            "UPDATE generation SET outcome = ?1, reason = ?2 WHERE id = ?3",
+            params![outcome.as_str(), reason, id as i64],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NoSuchGeneration(id));
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, id: u64) -> Result<Generation, StoreError> {
+        self.db()
+            .query_row(
+                &format!("{SELECT} WHERE id = ?1"),
+                [id as i64],
+                row_to_generation,
+            )
+            .optional()?
+            .ok_or(StoreError::NoSuchGeneration(id))
+    }
+
+    /// The generation in force: the newest one applied or pending confirmation.
+    pub fn current(&self) -> Result<Option<Generation>, StoreError> {
+        let sql =
+            format!("{SELECT} WHERE outcome IN ('applied', 'pending') ORDER BY id DESC LIMIT 1");
+        Ok(self
+            .db()
+            .query_row(&sql, [], row_to_generation)
+            .optional()?)
+    }
+
+    /// Every generation, newest first.
+    pub fn history(&self) -> Result<Vec<Generation>, StoreError> {
+        let db = self.db();
+        let mut stmt = db.prepare(&format!("{SELECT} ORDER BY id DESC"))?;
+        let rows = stmt.query_map([], row_to_generation)?;
+        let out = rows.collect::<Result<_, _>>()?;
+        Ok(out)
+    }
+}
+
+const SELECT: &str =
+    "SELECT id, created_at, caller_uid, base, config, plan, outcome, reason FROM generation";
+
+fn row_to_generation(row: &rusqlite::Row<'_>) -> rusqlite::Result<Generation> {
+    let plan: String = row.get(5)?;
+    let outcome: String = row.get(6)?;
+    Ok(Generation {
+        id: row.get::<_, i64>(0)? as u64,
+        created_at: row.get(1)?,
+        caller_uid: row.get(2)?,
+        base: row.get::<_, Option<i64>>(3)?.map(|b| b as u64),
+        config: row.get(4)?,
+        plan: serde_json::from_str(&plan).unwrap_or_default(),
+        outcome: Outcome::parse(&outcome),
+        reason: row.get(7)?,
+    })
+}
+
+fn migrate(db: &Connection) -> Result<(), StoreError> {
+    let found: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew { found });
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        db.execute_batch(&format!(
+            "BEGIN; {sql} PRAGMA user_version = {}; COMMIT;",
+            version + 1
+        ))?;
+    }
+    Ok(())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generations_keep_their_outcome_and_order() {
+        let s = Store::in_memory().unwrap();
+        let g1 = s
+            .insert(0, None, "a", &["write /etc/hostname".into()])
+            .unwrap();
+        s.set_outcome(g1, Outcome::Applied, "").unwrap();
+        let g2 = s.insert(0, Some(g1), "b", &[]).unwrap();
+        assert_eq!(
+            s.current().unwrap().unwrap().id,
+            g1,
+            "an applying generation is not in force yet"
+        );
+        s.set_outcome(g2, Outcome::Pending, "").unwrap();
+        assert_eq!(s.current().unwrap().unwrap().id, g2);
+        s.set_outcome(g2, Outcome::RolledBack, "confirm timeout")
+            .unwrap();
+        assert_eq!(s.current().unwrap().unwrap().id, g1);
+        let h = s.history().unwrap();
+        assert_eq!(h.iter().map(|g| g.id).collect::<Vec<_>>(), vec![g2, g1]);
+        assert_eq!(h[0].reason, "confirm timeout");
+        assert_eq!(h[1].plan, vec!["write /etc/hostname".to_owned()]);
+    }
+
+    #[test]
+    fn reopening_keeps_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.db");
+        let id = Store::open(&path)
+            .unwrap()
+            .insert(7, None, "x", &[])
+            .unwrap();
+        let again = Store::open(&path).unwrap();
+        assert_eq!(again.get(id).unwrap().caller_uid, 7);
+    }
+}
