@@ -1,0 +1,198 @@
+//! sysconfd as a process in its own network namespace, on a private bus,
+//! over a scratch root; and the `appliance` CLI pointed at that bus.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::bins::bin;
+use crate::bus::PrivateBus;
+
+/// Shell commands run inside the daemon's fresh network namespace before it
+/// starts: the links the test configs name.
+pub const DEFAULT_LINKS: &str =
+    "ip link set lo up; ip link add eth0 type veth peer name eth0-peer; ip link set eth0-peer up";
+
+pub struct Sysconfd {
+    child: Option<Child>,
+    pub root: PathBuf,
+    pub state_dir: PathBuf,
+    pub log: PathBuf,
+    bus_address: String,
+    env: Vec<(String, String)>,
+}
+
+impl Sysconfd {
+    /// Starts sysconfd on `bus`, over `root`, and waits until it owns its name.
+    pub fn start(bus: &PrivateBus, root: &Path, env: &[(&str, &str)]) -> Sysconfd {
+        let state_dir = root.join("var/lib/telbox");
+        let log = root.with_extension("sysconfd.log");
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut d = Sysconfd {
+            child: None,
+            root: root.to_owned(),
+            state_dir,
+            log,
+            bus_address: bus.address.clone(),
+            env,
+        };
+        d.spawn();
+        d
+    }
+
+    fn spawn(&mut self) {
+        fs::create_dir_all(&self.root).expect("root dir");
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let script = format!("{DEFAULT_LINKS}; exec \"$0\" \"$@\"");
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--net", "--", "sh", "-c", &script])
+            .arg(bin("sysconfd"))
+            .arg("--root")
+            .arg(&self.root)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &self.bus_address)
+            .env("SYSCONFD_LOG", "debug")
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        self.child = Some(cmd.spawn().expect("start sysconfd"));
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let start = Instant::now();
+        loop {
+            if appliance(&self.bus_address, &["status", "--json"])
+                .status
+                .success()
+            {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "sysconfd exited early ({status}); log:\n{}",
+                    self.log_text()
+                );
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "sysconfd not ready in 15 s; log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills the daemon at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again over the same root and state, without the extra environment.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.env.clear();
+        self.spawn();
+    }
+
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Runs the CLI against this daemon's bus as root.
+    pub fn appliance(&self, args: &[&str]) -> Output {
+        appliance(&self.bus_address, args)
+    }
+
+    /// Runs the CLI as another local user (through runuser).
+    pub fn appliance_as(&self, user: &str, args: &[&str]) -> Output {
+        let cli = bin("appliance");
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", user, "--", "env"])
+            .arg(format!("DBUS_SYSTEM_BUS_ADDRESS={}", self.bus_address))
+            .arg(cli)
+            .args(args);
+        cmd.output().expect("runuser")
+    }
+}
+
+impl Drop for Sysconfd {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs the CLI with the bus address given.
+pub fn appliance(bus_address: &str, args: &[&str]) -> Output {
+    Command::new(bin("appliance"))
+        .args(args)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", bus_address)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run appliance")
+}
+
+/// A world-readable copy of `text` for other users to pass to the CLI.
+pub fn shared_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).expect("write file");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+    path
+}
+
+/// Every regular file under `root` (outside the state directory) with its content and mtime.
+pub fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>, std::time::SystemTime)>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.starts_with(root.join("var/lib/telbox")) {
+            continue;
+        }
+        let meta = e.metadata().expect("metadata");
+        if meta.is_dir() {
+            walk(root, &path, out);
+        } else {
+            let rel = path.strip_prefix(root).expect("under root").to_owned();
+            out.push((
+                rel,
+                fs::read(&path).unwrap_or_default(),
+                meta.modified().expect("mtime"),
+            ));
+        }
+    }
+}
+
+/// Output as text, for assertions and messages.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
