@@ -23,7 +23,7 @@ pub fn deserialize_all<T: DeserializeOwned>(mut table: Table, check: &mut Check)
             Err(err) => err,
         };
         let path = to_config_path(&track.path());
-        let problem = Problem::classify(&err.message().to_string(), path);
+        let problem = Problem::classify(err.message(), path);
         if reported.contains(&problem.path) {
             return None;
         }

@@ -37,7 +37,7 @@ macro_rules! string_value {
     ($ty:ident, $label:expr) => {
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.to_text())
+                f.write_str(&self.text_form())
             }
         }
         impl TryFrom<String> for $ty {
@@ -71,7 +71,7 @@ macro_rules! string_value {
 pub struct Hostname(String);
 
 impl Hostname {
-    fn to_text(&self) -> String {
+    fn text_form(&self) -> String {
         self.0.clone()
     }
     pub fn as_str(&self) -> &str {
@@ -118,7 +118,7 @@ string_value!(Hostname, "hostname");
 pub struct DomainName(String);
 
 impl DomainName {
-    fn to_text(&self) -> String {
+    fn text_form(&self) -> String {
         self.0.clone()
     }
     pub fn as_str(&self) -> &str {
@@ -149,7 +149,7 @@ string_value!(DomainName, "domain name");
 pub struct HostAddr(String);
 
 impl HostAddr {
-    fn to_text(&self) -> String {
+    fn text_form(&self) -> String {
         self.0.clone()
     }
     pub fn as_str(&self) -> &str {
@@ -186,7 +186,7 @@ impl Ipv4Cidr {
         (prefix <= 32).then_some(Ipv4Cidr { addr, prefix })
     }
 
-    fn to_text(&self) -> String {
+    fn text_form(&self) -> String {
         format!("{}/{}", self.addr, self.prefix)
     }
 
@@ -253,7 +253,7 @@ string_value!(Ipv4Cidr, "IPv4 address/prefix");
 pub struct InterfaceName(String);
 
 impl InterfaceName {
-    fn to_text(&self) -> String {
+    fn text_form(&self) -> String {
         self.0.clone()
     }
     pub fn as_str(&self) -> &str {
@@ -290,7 +290,7 @@ string_value!(InterfaceName, "interface name");
 pub struct MacAddr(pub [u8; 6]);
 
 impl MacAddr {
-    fn to_text(&self) -> String {
+    fn text_form(&self) -> String {
         let b = self.0;
         format!(
             "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
@@ -330,7 +330,7 @@ string_value!(MacAddr, "MAC address");
 pub struct AbsPath(String);
 
 impl AbsPath {
-    fn to_text(&self) -> String {
+    fn text_form(&self) -> String {
         self.0.clone()
     }
     pub fn as_str(&self) -> &str {
@@ -371,7 +371,7 @@ string_value!(AbsPath, "absolute path");
 pub struct SafeText(String);
 
 impl SafeText {
-    fn to_text(&self) -> String {
+    fn text_form(&self) -> String {
         self.0.clone()
     }
     pub fn as_str(&self) -> &str {
@@ -398,7 +398,7 @@ string_value!(SafeText, "plain text");
 pub struct Ident(String);
 
 impl Ident {
-    fn to_text(&self) -> String {
+    fn text_form(&self) -> String {
         self.0.clone()
     }
     pub fn as_str(&self) -> &str {
@@ -438,7 +438,7 @@ pub struct Secret(String);
 impl Secret {
     pub const REDACTED: &'static str = "<redacted>";
 
-    fn to_text(&self) -> String {
+    fn text_form(&self) -> String {
         self.0.clone()
     }
     pub fn expose(&self) -> &str {
