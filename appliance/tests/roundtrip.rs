@@ -14,7 +14,10 @@ use appliance::config::ha::{Ha, HaRole};
 use appliance::config::network::{Interface, Method, Mtu, Network, Role, Route, Vlan, VlanId};
 use appliance::config::ntp::Ntp;
 use appliance::config::system::{Dns, System, Timezone};
-use appliance::config::telephony::Telephony;
+use appliance::config::telephony::{
+    self as tel, AnalogOptions, BriPersistence, Card, Coding, EchoCanceller, Framing, Line,
+    LineMode, OverlapDial, Port, PortKind, Signalling, Span, Switchtype, Telephony, TranscoderMode,
+};
 use appliance::config::values::{
     AbsPath, DomainName, HostAddr, Hostname, Ident, InterfaceName, Ipv4Cidr, MacAddr, SafeText,
     Secret,
@@ -257,8 +260,171 @@ prop_compose! {
     }
 }
 
-fn telephony() -> impl Strategy<Value = Telephony> {
-    Just(Telephony::default())
+// ---- telephony, any typed values ----
+
+fn echo_canceller() -> impl Strategy<Value = EchoCanceller> {
+    prop_oneof![
+        Just(EchoCanceller::Hardware),
+        Just(EchoCanceller::Mg2),
+        Just(EchoCanceller::Oslec),
+        Just(EchoCanceller::None),
+    ]
+}
+
+fn transcoder_mode() -> impl Strategy<Value = TranscoderMode> {
+    prop_oneof![
+        Just(TranscoderMode::Mixed),
+        Just(TranscoderMode::G729),
+        Just(TranscoderMode::G723),
+    ]
+}
+
+fn line_mode() -> impl Strategy<Value = LineMode> {
+    prop_oneof![Just(LineMode::E1), Just(LineMode::T1), Just(LineMode::J1)]
+}
+
+fn line() -> impl Strategy<Value = Line> {
+    prop_oneof![
+        Just(Line::E1),
+        Just(Line::T1),
+        Just(Line::J1),
+        Just(Line::Bri)
+    ]
+}
+
+fn span_role() -> impl Strategy<Value = tel::Role> {
+    prop_oneof![Just(tel::Role::Provider), Just(tel::Role::Pbx)]
+}
+
+fn signalling() -> impl Strategy<Value = Signalling> {
+    prop_oneof![
+        Just(Signalling::PriCpe),
+        Just(Signalling::PriNet),
+        Just(Signalling::BriCpe),
+        Just(Signalling::BriNet),
+        Just(Signalling::BriCpePtmp),
+        Just(Signalling::BriNetPtmp),
+    ]
+}
+
+fn switchtype() -> impl Strategy<Value = Switchtype> {
+    prop_oneof![
+        Just(Switchtype::Euroisdn),
+        Just(Switchtype::National),
+        Just(Switchtype::Ni1),
+        Just(Switchtype::Dms100),
+        Just(Switchtype::FourEss),
+        Just(Switchtype::FiveEss),
+        Just(Switchtype::Qsig),
+    ]
+}
+
+fn framing() -> impl Strategy<Value = Framing> {
+    prop_oneof![
+        Just(Framing::Ccs),
+        Just(Framing::Cas),
+        Just(Framing::Esf),
+        Just(Framing::D4)
+    ]
+}
+
+fn coding() -> impl Strategy<Value = Coding> {
+    prop_oneof![Just(Coding::Hdb3), Just(Coding::B8zs), Just(Coding::Ami)]
+}
+
+fn overlap_dial() -> impl Strategy<Value = OverlapDial> {
+    prop_oneof![
+        Just(OverlapDial::No),
+        Just(OverlapDial::Yes),
+        Just(OverlapDial::Incoming),
+        Just(OverlapDial::Outgoing),
+    ]
+}
+
+fn bri_persistence() -> impl Strategy<Value = BriPersistence> {
+    prop_oneof![
+        Just(BriPersistence::LeaveDown),
+        Just(BriPersistence::KeepUp)
+    ]
+}
+
+fn port_kind() -> impl Strategy<Value = PortKind> {
+    prop_oneof![Just(PortKind::Fxs), Just(PortKind::Fxo)]
+}
+
+prop_compose! {
+    // Free-text fields take any string, control characters included: TOML
+    // must escape them and give them back.
+    fn analog_options()(
+        opermode in option::of(any::<String>()),
+        fastringer in any::<bool>(),
+        boostringer in any::<bool>(),
+    ) -> AnalogOptions {
+        AnalogOptions { opermode, fastringer, boostringer }
+    }
+}
+
+prop_compose! {
+    fn card()(
+        hardware_id in option::of(any::<String>()),
+        location in option::of(any::<String>()),
+        line_mode in option::of(line_mode()),
+        first_span in option::of(any::<u16>()),
+    ) -> Card {
+        Card { hardware_id, location, line_mode, first_span }
+    }
+}
+
+prop_compose! {
+    fn span()(
+        (span, line, first_channel, role, signalling, switchtype, timing) in (
+            any::<u16>(), line(), any::<u16>(), span_role(),
+            option::of(signalling()), option::of(switchtype()), option::of(any::<u8>()),
+        ),
+        (framing, coding, crc4, context, groups, overlap_dial, bri_persistence) in (
+            option::of(framing()), option::of(coding()), option::of(any::<bool>()), ident(),
+            list(any::<u8>()), overlap_dial(), option::of(bri_persistence()),
+        ),
+    ) -> Span {
+        Span {
+            span, line, first_channel, role, signalling, switchtype, timing, framing,
+            coding, crc4, context, groups, overlap_dial, bri_persistence,
+        }
+    }
+}
+
+prop_compose! {
+    fn port()(
+        channel in any::<u16>(),
+        kind in port_kind(),
+        context in ident(),
+        group in option::of(any::<u8>()),
+        callerid_name in option::of(safe_text()),
+        callerid_number in option::of(any::<String>()),
+        mailbox in option::of(any::<String>()),
+    ) -> Port {
+        Port { channel, kind, context, group, callerid_name, callerid_number, mailbox }
+    }
+}
+
+prop_compose! {
+    fn telephony()(
+        echo_canceller in echo_canceller(),
+        hwec_dtmf in any::<bool>(),
+        sync_cable in any::<bool>(),
+        bri_persistent_layer1 in option::of(any::<bool>()),
+        tone_zone in option::of(ident()),
+        analog in analog_options(),
+        transcoder_mode in option::of(transcoder_mode()),
+        card in list(card()),
+        span in list(span()),
+        port in list(port()),
+    ) -> Telephony {
+        Telephony {
+            echo_canceller, hwec_dtmf, sync_cable, bri_persistent_layer1, tone_zone,
+            analog, transcoder_mode, card, span, port,
+        }
+    }
 }
 
 prop_compose! {
@@ -461,6 +627,120 @@ prop_compose! {
     }
 }
 
+/// Spans of one line type numbered from 1, channels packed after each
+/// other, providers first (clock 1, 2…), then PBX links (clock 0); analog
+/// ports take the channels after the spans.
+fn valid_telephony() -> impl Strategy<Value = Telephony> {
+    let span_opts = (
+        any::<bool>(),
+        option::of(switchtype()),
+        prop_oneof![Just("from-extern"), Just("from-pabx"), Just("default")],
+        vec(0u8..64, 0..3),
+        overlap_dial(),
+        option::of(bri_persistence()),
+        option::of(any::<bool>()),
+    );
+    let port_opts = (
+        port_kind(),
+        option::of(0u8..64),
+        option::of(safe_text()),
+        option::of("[0-9]{1,20}"),
+        option::of("[0-9]{1,6}(@[a-z-]{1,10})?"),
+    );
+    (
+        (line(), 0usize..3, 0usize..3, vec(span_opts, 4)),
+        vec(port_opts, 0..4),
+        (
+            echo_canceller(),
+            any::<bool>(),
+            any::<bool>(),
+            option::of(any::<bool>()),
+        ),
+        (
+            option::of(prop_oneof![Just("fr"), Just("us"), Just("de")]),
+            any::<bool>(),
+            any::<bool>(),
+            option::of(proptest::sample::select(tel::OPERMODES)),
+            option::of(transcoder_mode()),
+            option::of(line_mode()),
+        ),
+    )
+        .prop_map(|((line, providers, pbxs, opts), ports, globals, extra)| {
+            let (echo_canceller, hwec_dtmf, sync_cable, bri_persistent_layer1) = globals;
+            let (tone_zone, fastringer, boostringer, opermode, transcoder_mode, line_mode) = extra;
+            let mut channel = 1u16;
+            let mut span = Vec::new();
+            for (i, (explicit, switchtype, context, groups, overlap_dial, persistence, crc4)) in
+                opts.into_iter().take(providers + pbxs).enumerate()
+            {
+                let role = if i < providers {
+                    tel::Role::Provider
+                } else {
+                    tel::Role::Pbx
+                };
+                let timing = if i < providers { i as u8 + 1 } else { 0 };
+                span.push(Span {
+                    span: i as u16 + 1,
+                    line,
+                    first_channel: channel,
+                    role,
+                    signalling: explicit.then(|| Signalling::default_for(role, line)),
+                    switchtype,
+                    timing: explicit.then_some(timing),
+                    framing: None,
+                    coding: None,
+                    crc4: crc4.filter(|_| line == Line::E1),
+                    context: context.parse().unwrap(),
+                    groups,
+                    overlap_dial,
+                    bri_persistence: persistence.filter(|_| line == Line::Bri),
+                });
+                channel += line.channels();
+            }
+            let port = ports
+                .into_iter()
+                .enumerate()
+                .map(|(i, (kind, group, name, number, mailbox))| {
+                    let fxs = kind == PortKind::Fxs;
+                    Port {
+                        channel: channel + i as u16,
+                        kind,
+                        context: "default".parse().unwrap(),
+                        group,
+                        callerid_name: name.filter(|_| fxs),
+                        callerid_number: number.filter(|_| fxs),
+                        mailbox: mailbox.filter(|_| fxs),
+                    }
+                })
+                .collect();
+            let card = line_mode
+                .map(|m| Card {
+                    hardware_id: None,
+                    location: Some("pci:0000:02:00.0".to_owned()),
+                    line_mode: Some(m),
+                    first_span: Some(1),
+                })
+                .into_iter()
+                .collect();
+            Telephony {
+                echo_canceller,
+                hwec_dtmf: hwec_dtmf && echo_canceller == EchoCanceller::Hardware,
+                sync_cable,
+                bri_persistent_layer1,
+                tone_zone: tone_zone.map(|z| z.parse().unwrap()),
+                analog: AnalogOptions {
+                    opermode: opermode.map(str::to_owned),
+                    fastringer,
+                    boostringer,
+                },
+                transcoder_mode,
+                card,
+                span,
+                port,
+            }
+        })
+}
+
 fn valid_config() -> impl Strategy<Value = Config> {
     // 10.200.0.0/16 and up are taken by routes and extra DHCP subnets.
     (0u8..200, any::<u8>()).prop_flat_map(|(a, b)| {
@@ -472,31 +752,34 @@ fn valid_config() -> impl Strategy<Value = Config> {
             valid_dhcp(net),
             valid_ntp(),
             valid_berofos(net),
+            valid_telephony(),
         )
-            .prop_flat_map(move |(system, dns, network, dhcp, ntp, berofos)| {
-                let dns = dns.map(|(hosts, search)| Dns {
-                    nameservers: hosts
-                        .into_iter()
-                        .map(|h| IpAddr::V4(voip_host(net, h)))
-                        .collect(),
-                    search,
-                });
-                let n = berofos.len();
-                (
-                    Just(Config {
-                        system,
-                        dns,
-                        network,
-                        dhcp,
-                        ntp,
-                        telephony: Telephony::default(),
-                        berofos,
-                        ha: Ha::default(),
-                    }),
-                    valid_ha(net, n),
-                )
-                    .prop_map(|(c, ha)| Config { ha, ..c })
-            })
+            .prop_flat_map(
+                move |(system, dns, network, dhcp, ntp, berofos, telephony)| {
+                    let dns = dns.map(|(hosts, search)| Dns {
+                        nameservers: hosts
+                            .into_iter()
+                            .map(|h| IpAddr::V4(voip_host(net, h)))
+                            .collect(),
+                        search,
+                    });
+                    let n = berofos.len();
+                    (
+                        Just(Config {
+                            system,
+                            dns,
+                            network,
+                            dhcp,
+                            ntp,
+                            telephony,
+                            berofos,
+                            ha: Ha::default(),
+                        }),
+                        valid_ha(net, n),
+                    )
+                        .prop_map(|(c, ha)| Config { ha, ..c })
+                },
+            )
     })
 }
 
