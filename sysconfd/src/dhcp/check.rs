@@ -1,0 +1,111 @@
+//! Asking Kea itself whether it accepts a configuration (`kea-dhcp4 -t`).
+
+use std::path::Path;
+use std::process::Command;
+
+use super::DhcpError;
+
+/// How interface names are checked. Kea's test mode also insists that every
+/// listed interface exists in the current network namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InterfaceCheck {
+    /// Check the file as it is: its interfaces must exist now.
+    Strict,
+    /// Check a copy listening on `*`: for plan time, before the network
+    /// apply has created the interfaces.
+    Skip,
+}
+
+/// Runs `kea-dhcp4 -t` on the file at `conf_path` as it is. On refusal the
+/// error carries Kea's own message.
+pub fn check(conf_path: &Path) -> Result<(), DhcpError> {
+    let out = Command::new("kea-dhcp4")
+        .arg("-t")
+        .arg(conf_path)
+        .env("KEA_LOCKFILE_DIR", "none")
+        .output()
+        .map_err(|e| DhcpError::Run {
+            program: "kea-dhcp4",
+            source: e,
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    Err(DhcpError::Rejected(kea_message(&stdout, &stderr)))
+}
+
+/// Checks configuration text before it is written: through a temporary file,
+/// with Kea's message naming the text's line and column.
+pub fn check_contents(contents: &str, interfaces: InterfaceCheck) -> Result<(), DhcpError> {
+    let text = match interfaces {
+        InterfaceCheck::Strict => contents.to_owned(),
+        InterfaceCheck::Skip => with_any_interface(contents)?,
+    };
+    let dir = tempfile::tempdir().map_err(DhcpError::Io)?;
+    let path = dir.path().join("kea-dhcp4.conf");
+    std::fs::write(&path, text).map_err(DhcpError::Io)?;
+    check(&path).map_err(|e| match e {
+        DhcpError::Rejected(msg) => {
+            DhcpError::Rejected(msg.replace(&path.display().to_string(), "kea-dhcp4.conf"))
+        }
+        other => other,
+    })
+}
+
+/// The same configuration listening on every interface.
+fn with_any_interface(contents: &str) -> Result<String, DhcpError> {
+    let mut value: serde_json::Value = serde_json::from_str(contents).map_err(DhcpError::Json)?;
+    if let Some(ifaces) = value.pointer_mut("/Dhcp4/interfaces-config/interfaces") {
+        *ifaces = serde_json::json!(["*"]);
+    }
+    serde_json::to_string_pretty(&value).map_err(DhcpError::Json)
+}
+
+/// Kea's explanation: its `Error encountered:` line, else the ERROR log
+/// lines, else everything it printed.
+fn kea_message(stdout: &str, stderr: &str) -> String {
+    let all = format!("{stdout}\n{stderr}");
+    if let Some(line) = all
+        .lines()
+        .find_map(|l| l.strip_prefix("Error encountered: "))
+    {
+        return line.trim().to_owned();
+    }
+    let errors: Vec<&str> = all
+        .lines()
+        .filter(|l| l.contains(" ERROR ") || l.contains(" FATAL "))
+        .collect();
+    if errors.is_empty() {
+        all.trim().to_owned()
+    } else {
+        errors.join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kea_message_prefers_the_error_line() {
+        let out = "2026 INFO x\n2026 ERROR [kea] DHCP4_PARSER_FAIL bad\n";
+        let err = "Error encountered: pool 10.0.0.1 - 10.0.0.2 is outside subnet (f:1:2)\n";
+        assert_eq!(
+            kea_message(out, err),
+            "pool 10.0.0.1 - 10.0.0.2 is outside subnet (f:1:2)"
+        );
+        assert_eq!(
+            kea_message(out, ""),
+            "2026 ERROR [kea] DHCP4_PARSER_FAIL bad"
+        );
+    }
+
+    #[test]
+    fn skip_mode_listens_everywhere() {
+        let text = r#"{"Dhcp4": {"interfaces-config": {"interfaces": ["eth9"]}}}"#;
+        let out = with_any_interface(text).unwrap();
+        assert!(out.contains("\"*\"") && !out.contains("eth9"), "{out}");
+    }
+}
