@@ -1,0 +1,187 @@
+//! One step of a network plan. Actions name links by name, not index, so a
+//! journaled plan still means the same thing after a VLAN is re-created.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use appliance::config::values::Ipv4Cidr;
+use serde::{Deserialize, Serialize};
+
+use super::state::RouteEntry;
+
+/// A change to the network, applied by [`super::Netlink::apply`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum NetAction {
+    /// Create an 802.1Q VLAN link on `parent`, marked as sysconfd's.
+    CreateVlan {
+        name: String,
+        parent: String,
+        id: u16,
+    },
+    /// Delete a VLAN link sysconfd created earlier.
+    DeleteVlan {
+        name: String,
+    },
+    SetMtu {
+        link: String,
+        from: u32,
+        to: u32,
+    },
+    SetUp {
+        link: String,
+    },
+    SetDown {
+        link: String,
+    },
+    AddAddress {
+        link: String,
+        address: Ipv4Cidr,
+    },
+    RemoveAddress {
+        link: String,
+        address: Ipv4Cidr,
+    },
+    /// Add a route with sysconfd's route protocol (fails if it exists).
+    AddRoute {
+        route: RouteSpec,
+    },
+    /// Remove one of sysconfd's routes.
+    RemoveRoute {
+        route: RouteSpec,
+    },
+    /// Make this the default route, replacing whatever default route has metric 0.
+    SetDefaultRoute {
+        via: Ipv4Addr,
+        link: String,
+    },
+}
+
+/// An IPv4 route as an action names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteSpec {
+    pub destination: Ipv4Cidr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    #[serde(default)]
+    pub metric: u32,
+}
+
+impl From<&RouteEntry> for RouteSpec {
+    fn from(r: &RouteEntry) -> Self {
+        RouteSpec {
+            destination: r.destination,
+            via: r.gateway,
+            dev: r.dev.clone(),
+            metric: r.metric,
+        }
+    }
+}
+
+impl fmt::Display for RouteSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.destination.prefix == 0 {
+            f.write_str("default")?;
+        } else {
+            write!(f, "{}", self.destination)?;
+        }
+        if let Some(via) = self.via {
+            write!(f, " via {via}")?;
+        }
+        if let Some(dev) = &self.dev {
+            write!(f, " dev {dev}")?;
+        }
+        if self.metric != 0 {
+            write!(f, " metric {}", self.metric)?;
+        }
+        f.write_str(" proto telbox")
+    }
+}
+
+/// One line, as `appliance config plan` prints it.
+impl fmt::Display for NetAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use NetAction::*;
+        match self {
+            CreateVlan { name, parent, id } => write!(f, "create vlan {name} id {id} on {parent}"),
+            DeleteVlan { name } => write!(f, "delete vlan {name}"),
+            SetMtu { link, from, to } => write!(f, "set {link} mtu {from} -> {to}"),
+            SetUp { link } => write!(f, "set {link} up"),
+            SetDown { link } => write!(f, "set {link} down"),
+            AddAddress { link, address } => write!(f, "add address {address} to {link}"),
+            RemoveAddress { link, address } => write!(f, "remove address {address} from {link}"),
+            AddRoute { route } => write!(f, "add route {route}"),
+            RemoveRoute { route } => write!(f, "remove route {route}"),
+            SetDefaultRoute { via, link } => {
+                write!(f, "set default route via {via} dev {link} proto telbox")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cidr(s: &str) -> Ipv4Cidr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn actions_print_as_one_line_each() {
+        let route = RouteSpec {
+            destination: cidr("10.20.0.0/16"),
+            via: Some("10.0.0.254".parse().unwrap()),
+            dev: Some("eth0".into()),
+            metric: 0,
+        };
+        let cases = [
+            (
+                NetAction::SetMtu {
+                    link: "eth0".into(),
+                    from: 1500,
+                    to: 9000,
+                },
+                "set eth0 mtu 1500 -> 9000",
+            ),
+            (
+                NetAction::AddAddress {
+                    link: "eth0".into(),
+                    address: cidr("10.0.0.2/24"),
+                },
+                "add address 10.0.0.2/24 to eth0",
+            ),
+            (
+                NetAction::AddRoute { route },
+                "add route 10.20.0.0/16 via 10.0.0.254 dev eth0 proto telbox",
+            ),
+            (
+                NetAction::CreateVlan {
+                    name: "eth0.20".into(),
+                    parent: "eth0".into(),
+                    id: 20,
+                },
+                "create vlan eth0.20 id 20 on eth0",
+            ),
+        ];
+        for (action, line) in cases {
+            assert_eq!(action.to_string(), line);
+        }
+    }
+
+    #[test]
+    fn actions_survive_a_journal_round_trip() {
+        let a = NetAction::RemoveAddress {
+            link: "eth1".into(),
+            address: cidr("10.1.0.2/24"),
+        };
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(
+            json,
+            r#"{"action":"remove_address","link":"eth1","address":"10.1.0.2/24"}"#
+        );
+        assert_eq!(serde_json::from_str::<NetAction>(&json).unwrap(), a);
+    }
+}

@@ -1,0 +1,365 @@
+//! The rtnetlink edge: one long-lived connection that dumps links,
+//! addresses and routes, and performs one [`NetAction`] at a time.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Mutex;
+
+use appliance::config::values::Ipv4Cidr;
+use futures::TryStreamExt;
+use nix::errno::Errno;
+use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
+use rtnetlink::packet_route::link::{
+    InfoData, InfoVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+};
+use rtnetlink::packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use rtnetlink::packet_route::AddressFamily;
+use rtnetlink::{AddressMessageBuilder, Handle, LinkUnspec, LinkVlan, RouteMessageBuilder};
+
+use super::action::{NetAction, RouteSpec};
+use super::state::{Ipv6Prefix, Link, NetState, RouteEntry};
+use super::{NetError, TELBOX_ALIAS, TELBOX_RTPROTO};
+
+/// Errors the kernel answers to a removal of something already gone.
+const GONE: [Errno; 3] = [Errno::ESRCH, Errno::EADDRNOTAVAIL, Errno::ENODEV];
+
+/// A connection to the kernel's routing netlink, in the network namespace
+/// the calling thread was in when it connected.
+pub struct Netlink {
+    handle: Handle,
+    /// Link name to index, refreshed by every [`Netlink::observe`].
+    indexes: Mutex<HashMap<String, u32>>,
+}
+
+impl Netlink {
+    /// Opens the netlink socket and spawns its connection on the current tokio runtime.
+    pub fn connect() -> Result<Netlink, NetError> {
+        let (connection, handle, _) = rtnetlink::new_connection().map_err(NetError::Connect)?;
+        tokio::spawn(connection);
+        Ok(Netlink {
+            handle,
+            indexes: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Dumps links, addresses and IPv4 main-table routes.
+    pub async fn observe(&self) -> Result<NetState, NetError> {
+        let (links, addresses, routes) =
+            futures::try_join!(self.dump_links(), self.dump_addresses(), self.dump_routes())?;
+        let mut links: Vec<Link> = links.iter().filter_map(link_from).collect();
+        for msg in &addresses {
+            add_address(&mut links, msg);
+        }
+        let names: HashMap<u32, String> = links.iter().map(|l| (l.index, l.name.clone())).collect();
+        let routes = routes
+            .iter()
+            .filter_map(|r| route_from(r, &names))
+            .collect();
+        *self.indexes.lock().expect("index cache") =
+            names.into_iter().map(|(i, n)| (n, i)).collect();
+        Ok(NetState { links, routes })
+    }
+
+    /// Applies every action in order, stopping at the first failure.
+    pub async fn apply_all(&self, actions: &[NetAction]) -> Result<(), NetError> {
+        for action in actions {
+            self.apply(action).await?;
+        }
+        Ok(())
+    }
+
+    /// Performs one action. Removing something already gone succeeds.
+    pub async fn apply(&self, action: &NetAction) -> Result<(), NetError> {
+        let failed = |source| NetError::Apply {
+            action: action.to_string(),
+            source,
+        };
+        let result = self.perform(action).await;
+        match result {
+            Err(NetError::Kernel(e)) if is_removal(action) && is_gone(&e) => Ok(()),
+            Err(NetError::Kernel(e)) => Err(failed(e)),
+            other => other,
+        }
+    }
+
+    async fn perform(&self, action: &NetAction) -> Result<(), NetError> {
+        let h = &self.handle;
+        match action {
+            NetAction::CreateVlan { name, parent, id } => {
+                h.link()
+                    .add(vlan_request(name, self.index(parent).await?, *id))
+                    .execute()
+                    .await?;
+                let marked = LinkUnspec::new_with_index(self.index(name).await?)
+                    .alias(TELBOX_ALIAS)
+                    .build();
+                h.link().change(marked).execute().await?;
+            }
+            NetAction::DeleteVlan { name } => {
+                let index = self.index(name).await?;
+                self.indexes.lock().expect("index cache").remove(name);
+                h.link().del(index).execute().await?;
+            }
+            NetAction::SetMtu { link, to, .. } => {
+                h.link()
+                    .change(
+                        LinkUnspec::new_with_index(self.index(link).await?)
+                            .mtu(*to)
+                            .build(),
+                    )
+                    .execute()
+                    .await?;
+            }
+            NetAction::SetUp { link } => {
+                h.link()
+                    .change(
+                        LinkUnspec::new_with_index(self.index(link).await?)
+                            .up()
+                            .build(),
+                    )
+                    .execute()
+                    .await?;
+            }
+            NetAction::SetDown { link } => {
+                h.link()
+                    .change(
+                        LinkUnspec::new_with_index(self.index(link).await?)
+                            .down()
+                            .build(),
+                    )
+                    .execute()
+                    .await?;
+            }
+            NetAction::AddAddress { link, address } => {
+                h.address()
+                    .add(
+                        self.index(link).await?,
+                        IpAddr::V4(address.addr),
+                        address.prefix,
+                    )
+                    .execute()
+                    .await?;
+            }
+            NetAction::RemoveAddress { link, address } => {
+                h.address()
+                    .del(address_message(self.index(link).await?, *address))
+                    .execute()
+                    .await?;
+            }
+            NetAction::AddRoute { route } => {
+                h.route()
+                    .add(self.route_message(route).await?)
+                    .execute()
+                    .await?;
+            }
+            NetAction::RemoveRoute { route } => {
+                let mut msg = self.route_message(route).await?;
+                msg.header.scope = RouteScope::NoWhere;
+                h.route().del(msg).execute().await?;
+            }
+            NetAction::SetDefaultRoute { via, link } => {
+                let route = RouteSpec {
+                    destination: super::state::default_destination(),
+                    via: Some(*via),
+                    dev: Some(link.clone()),
+                    metric: 0,
+                };
+                h.route()
+                    .add(self.route_message(&route).await?)
+                    .replace()
+                    .execute()
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The index of link `name`, from the cache or asked of the kernel.
+    async fn index(&self, name: &str) -> Result<u32, NetError> {
+        if let Some(&i) = self.indexes.lock().expect("index cache").get(name) {
+            return Ok(i);
+        }
+        let found = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_owned())
+            .execute()
+            .try_next()
+            .await;
+        let index = match found {
+            Ok(Some(msg)) => msg.header.index,
+            Ok(None) | Err(_) => return Err(NetError::NoSuchLink(name.to_owned())),
+        };
+        self.indexes
+            .lock()
+            .expect("index cache")
+            .insert(name.to_owned(), index);
+        Ok(index)
+    }
+
+    async fn route_message(&self, route: &RouteSpec) -> Result<RouteMessage, NetError> {
+        let oif = match &route.dev {
+            Some(dev) => Some(self.index(dev).await?),
+            None => None,
+        };
+        Ok(route_request(route, oif))
+    }
+
+    async fn dump_links(&self) -> Result<Vec<LinkMessage>, NetError> {
+        Ok(self.handle.link().get().execute().try_collect().await?)
+    }
+
+    async fn dump_addresses(&self) -> Result<Vec<AddressMessage>, NetError> {
+        Ok(self.handle.address().get().execute().try_collect().await?)
+    }
+
+    async fn dump_routes(&self) -> Result<Vec<RouteMessage>, NetError> {
+        let all_ipv4 = RouteMessageBuilder::<Ipv4Addr>::new().build();
+        Ok(self
+            .handle
+            .route()
+            .get(all_ipv4)
+            .execute()
+            .try_collect()
+            .await?)
+    }
+}
+
+fn is_removal(action: &NetAction) -> bool {
+    matches!(
+        action,
+        NetAction::DeleteVlan { .. }
+            | NetAction::RemoveAddress { .. }
+            | NetAction::RemoveRoute { .. }
+    )
+}
+
+fn is_gone(e: &rtnetlink::Error) -> bool {
+    matches!(e, rtnetlink::Error::NetlinkError(m) if GONE.contains(&Errno::from_raw(m.raw_code().abs())))
+}
+
+/// The `RTM_NEWLINK` request that creates VLAN `name` with tag `id` on the link `parent_index`.
+pub fn vlan_request(name: &str, parent_index: u32, id: u16) -> LinkMessage {
+    LinkVlan::new(name, parent_index, id).build()
+}
+
+/// The route message sysconfd adds or deletes: main table, [`TELBOX_RTPROTO`].
+pub fn route_request(route: &RouteSpec, oif: Option<u32>) -> RouteMessage {
+    let mut b = RouteMessageBuilder::<Ipv4Addr>::new()
+        .destination_prefix(route.destination.addr, route.destination.prefix)
+        .protocol(RouteProtocol::from(TELBOX_RTPROTO));
+    if let Some(via) = route.via {
+        b = b.gateway(via);
+    }
+    if let Some(oif) = oif {
+        b = b.output_interface(oif);
+    }
+    if route.metric != 0 {
+        b = b.priority(route.metric);
+    }
+    b.build()
+}
+
+fn address_message(index: u32, address: Ipv4Cidr) -> AddressMessage {
+    AddressMessageBuilder::<Ipv4Addr>::new()
+        .index(index)
+        .address(address.addr, address.prefix)
+        .build()
+}
+
+fn link_from(msg: &LinkMessage) -> Option<Link> {
+    let mut link = Link::new(msg.header.index, "", 0);
+    link.up = msg.header.flags.contains(LinkFlags::Up);
+    for attr in &msg.attributes {
+        match attr {
+            LinkAttribute::IfName(n) => link.name = n.clone(),
+            LinkAttribute::Mtu(m) => link.mtu = *m,
+            LinkAttribute::Address(a) if !a.is_empty() => link.mac = Some(mac_text(a)),
+            LinkAttribute::OperState(s) => link.oper = format!("{s:?}").to_lowercase(),
+            LinkAttribute::Link(p) => link.parent = Some(*p),
+            LinkAttribute::IfAlias(a) => link.alias = Some(a.clone()),
+            LinkAttribute::LinkInfo(infos) => read_link_info(&mut link, infos),
+            _ => {}
+        }
+    }
+    (!link.name.is_empty()).then_some(link)
+}
+
+fn read_link_info(link: &mut Link, infos: &[LinkInfo]) {
+    for info in infos {
+        match info {
+            LinkInfo::Kind(k) => link.kind = Some(k.to_string()),
+            LinkInfo::Data(InfoData::Vlan(vlan)) => {
+                link.vlan_id = vlan.iter().find_map(|v| match v {
+                    InfoVlan::Id(id) => Some(*id),
+                    _ => None,
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+fn mac_text(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn add_address(links: &mut [Link], msg: &AddressMessage) {
+    let Some(link) = links.iter_mut().find(|l| l.index == msg.header.index) else {
+        return;
+    };
+    let local = msg.attributes.iter().find_map(|a| match a {
+        AddressAttribute::Local(ip) => Some(*ip),
+        _ => None,
+    });
+    let address = msg.attributes.iter().find_map(|a| match a {
+        AddressAttribute::Address(ip) => Some(*ip),
+        _ => None,
+    });
+    match (msg.header.family, local.or(address)) {
+        (AddressFamily::Inet, Some(IpAddr::V4(addr))) => {
+            link.ipv4.extend(Ipv4Cidr::new(addr, msg.header.prefix_len));
+        }
+        (AddressFamily::Inet6, Some(IpAddr::V6(addr))) => {
+            link.ipv6.push(Ipv6Prefix {
+                addr,
+                prefix: msg.header.prefix_len,
+            });
+        }
+        _ => {}
+    }
+}
+
+fn route_from(msg: &RouteMessage, names: &HashMap<u32, String>) -> Option<RouteEntry> {
+    let h = &msg.header;
+    let main = h.table == RouteHeader::RT_TABLE_MAIN;
+    if h.address_family != AddressFamily::Inet || !main || h.kind != RouteType::Unicast {
+        return None;
+    }
+    let mut destination = Ipv4Addr::UNSPECIFIED;
+    let mut entry = RouteEntry {
+        destination: super::state::default_destination(),
+        gateway: None,
+        dev: None,
+        protocol: u8::from(h.protocol),
+        metric: 0,
+    };
+    for attr in &msg.attributes {
+        match attr {
+            RouteAttribute::Destination(RouteAddress::Inet(d)) => destination = *d,
+            RouteAttribute::Gateway(RouteAddress::Inet(g)) => entry.gateway = Some(*g),
+            RouteAttribute::Oif(i) => entry.dev = names.get(i).cloned(),
+            RouteAttribute::Priority(p) => entry.metric = *p,
+            _ => {}
+        }
+    }
+    entry.destination = Ipv4Cidr::new(destination, h.destination_prefix_length)?;
+    Some(entry)
+}

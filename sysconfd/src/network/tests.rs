@@ -1,0 +1,360 @@
+//! The planner on hand-built systems, and the netlink requests it leads to.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use appliance::config::network::Network;
+use rtnetlink::packet_core::{Emitable, Parseable};
+use rtnetlink::packet_route::link::{
+    InfoData, InfoKind, InfoVlan, LinkAttribute, LinkInfo, LinkMessage,
+};
+use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteProtocol};
+
+use super::*;
+
+fn net(toml_text: &str) -> Network {
+    toml::from_str(toml_text).expect("network config")
+}
+
+fn cidr(s: &str) -> appliance::config::values::Ipv4Cidr {
+    s.parse().unwrap()
+}
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn link(index: u32, name: &str, up: bool, mtu: u32, addrs: &[&str]) -> Link {
+    let mut l = Link::new(index, name, mtu);
+    l.up = up;
+    l.ipv4 = addrs.iter().map(|a| cidr(a)).collect();
+    l
+}
+
+fn route(dest: &str, via: Option<&str>, dev: &str, protocol: u8) -> RouteEntry {
+    RouteEntry {
+        destination: cidr(dest),
+        gateway: via.map(ip),
+        dev: Some(dev.into()),
+        protocol,
+        metric: 0,
+    }
+}
+
+fn lines(plan: &[NetAction]) -> Vec<String> {
+    plan.iter().map(|a| a.to_string()).collect()
+}
+
+const ETH0: &str = r#"
+[[interface]]
+name = "eth0"
+address = "10.0.0.2/24"
+gateway = "10.0.0.1"
+mtu = 9000
+
+[[route]]
+destination = "10.20.0.0/16"
+via = "10.0.0.254"
+"#;
+
+/// eth0 exactly as ETH0 asks, with the kernel's own prefix route.
+fn eth0_done() -> NetState {
+    NetState {
+        links: vec![link(2, "eth0", true, 9000, &["10.0.0.2/24"])],
+        routes: vec![
+            route("0.0.0.0/0", Some("10.0.0.1"), "eth0", TELBOX_RTPROTO),
+            route("10.0.0.0/24", None, "eth0", 2),
+            route("10.20.0.0/16", Some("10.0.0.254"), "eth0", TELBOX_RTPROTO),
+        ],
+    }
+}
+
+#[test]
+fn a_fresh_link_gets_mtu_then_up_then_address_then_routes() {
+    let observed = NetState {
+        links: vec![link(2, "eth0", false, 1500, &[])],
+        routes: vec![],
+    };
+    assert_eq!(
+        lines(&plan(&net(ETH0), &observed)),
+        [
+            "set eth0 mtu 1500 -> 9000",
+            "set eth0 up",
+            "add address 10.0.0.2/24 to eth0",
+            "add route 10.20.0.0/16 via 10.0.0.254 dev eth0 proto telbox",
+            "set default route via 10.0.0.1 dev eth0 proto telbox",
+        ]
+    );
+}
+
+#[test]
+fn an_up_to_date_system_plans_nothing() {
+    assert_eq!(plan(&net(ETH0), &eth0_done()), []);
+    assert_eq!(verify(&net(ETH0), &eth0_done()), Ok(()));
+}
+
+#[test]
+fn unmanaged_and_undeclared_links_are_left_alone() {
+    let config = format!(
+        "{ETH0}\n[[interface]]\nname = \"eth1\"\naddress = \"10.1.0.2/24\"\nmanaged = false\n"
+    );
+    let mut observed = eth0_done();
+    observed
+        .links
+        .push(link(3, "eth1", false, 1400, &["192.168.5.5/24"]));
+    observed
+        .links
+        .push(link(4, "wlan0", false, 1500, &["172.16.0.9/16"]));
+    assert_eq!(plan(&net(&config), &observed), []);
+}
+
+#[test]
+fn only_routes_with_our_protocol_are_removed() {
+    let mut observed = eth0_done();
+    observed
+        .routes
+        .push(route("192.168.99.0/24", Some("10.0.0.9"), "eth0", 4));
+    observed.routes.push(route(
+        "10.30.0.0/16",
+        Some("10.0.0.9"),
+        "eth0",
+        TELBOX_RTPROTO,
+    ));
+    assert_eq!(
+        lines(&plan(&net(ETH0), &observed)),
+        ["remove route 10.30.0.0/16 via 10.0.0.9 dev eth0 proto telbox"]
+    );
+}
+
+#[test]
+fn a_changed_gateway_replaces_the_default_route() {
+    let config = ETH0.replace("gateway = \"10.0.0.1\"", "gateway = \"10.0.0.3\"");
+    assert_eq!(
+        lines(&plan(&net(&config), &eth0_done())),
+        [
+            "remove route default via 10.0.0.1 dev eth0 proto telbox",
+            "set default route via 10.0.0.3 dev eth0 proto telbox",
+        ]
+    );
+}
+
+#[test]
+fn a_foreign_default_route_is_replaced_by_the_declared_gateway() {
+    let mut observed = eth0_done();
+    observed.routes[0].protocol = 3;
+    assert_eq!(
+        lines(&plan(&net(ETH0), &observed)),
+        ["set default route via 10.0.0.1 dev eth0 proto telbox"]
+    );
+}
+
+#[test]
+fn undeclared_addresses_go_before_declared_ones_come() {
+    let mut observed = eth0_done();
+    observed.links[0].ipv4.push(cidr("10.0.0.77/24"));
+    assert_eq!(
+        lines(&plan(&net(ETH0), &observed)),
+        ["remove address 10.0.0.77/24 from eth0"]
+    );
+    let moved = ETH0.replace("10.0.0.2/24", "10.0.0.5/24");
+    assert_eq!(
+        lines(&plan(&net(&moved), &eth0_done())),
+        [
+            "remove address 10.0.0.2/24 from eth0",
+            "add address 10.0.0.5/24 to eth0",
+            "add route 10.20.0.0/16 via 10.0.0.254 dev eth0 proto telbox",
+            "set default route via 10.0.0.1 dev eth0 proto telbox",
+        ],
+        "removing the last address flushes the link's routes, so they are added again"
+    );
+}
+
+#[test]
+fn method_off_takes_the_link_down_and_its_addresses_away() {
+    let config = net("[[interface]]\nname = \"eth0\"\nmethod = \"off\"\n");
+    let observed = NetState {
+        links: vec![link(2, "eth0", true, 1500, &["10.0.0.2/24"])],
+        routes: vec![],
+    };
+    assert_eq!(
+        lines(&plan(&config, &observed)),
+        ["set eth0 down", "remove address 10.0.0.2/24 from eth0"]
+    );
+}
+
+#[test]
+fn dhcp_links_are_brought_up_and_their_addresses_left_to_the_client() {
+    let config = net("[[interface]]\nname = \"eth0\"\nmethod = \"dhcp\"\n");
+    let down = NetState {
+        links: vec![link(2, "eth0", false, 1500, &["10.0.0.99/24"])],
+        routes: vec![],
+    };
+    assert_eq!(lines(&plan(&config, &down)), ["set eth0 up"]);
+    let up = NetState {
+        links: vec![link(2, "eth0", true, 1500, &["10.0.0.99/24"])],
+        routes: vec![],
+    };
+    assert_eq!(plan(&config, &up), []);
+}
+
+#[test]
+fn declared_links_missing_from_the_system_are_skipped_and_reported() {
+    let observed = NetState::default();
+    assert_eq!(plan(&net(ETH0), &observed), []);
+    assert_eq!(absent_links(&net(ETH0), &observed), ["eth0"]);
+}
+
+const VLAN: &str = r#"
+[[interface]]
+name = "eth0"
+method = "off"
+
+[[vlan]]
+name = "eth0.20"
+parent = "eth0"
+id = 20
+address = "10.20.0.2/24"
+mtu = 1400
+"#;
+
+fn vlan_link(index: u32, name: &str, parent: u32, id: u16, alias: Option<&str>) -> Link {
+    let mut l = link(index, name, true, 1400, &["10.20.0.2/24"]);
+    l.kind = Some("vlan".into());
+    l.parent = Some(parent);
+    l.vlan_id = Some(id);
+    l.alias = alias.map(str::to_owned);
+    l
+}
+
+#[test]
+fn a_vlan_is_created_then_configured_like_any_link() {
+    let observed = NetState {
+        links: vec![link(2, "eth0", false, 1500, &[])],
+        routes: vec![],
+    };
+    assert_eq!(
+        lines(&plan(&net(VLAN), &observed)),
+        [
+            "create vlan eth0.20 id 20 on eth0",
+            "set eth0.20 mtu 1500 -> 1400",
+            "set eth0.20 up",
+            "add address 10.20.0.2/24 to eth0.20",
+        ]
+    );
+}
+
+#[test]
+fn vlans_are_recreated_when_wrong_and_deleted_only_when_ours() {
+    let eth0 = link(2, "eth0", false, 1500, &[]);
+    let right = vlan_link(5, "eth0.20", 2, 20, Some(TELBOX_ALIAS));
+    let done = NetState {
+        links: vec![eth0.clone(), right],
+        routes: vec![],
+    };
+    assert_eq!(plan(&net(VLAN), &done), []);
+
+    let wrong = vlan_link(5, "eth0.20", 2, 21, Some(TELBOX_ALIAS));
+    let ours_stale = vlan_link(6, "eth0.30", 2, 30, Some(TELBOX_ALIAS));
+    let foreign = vlan_link(7, "eth0.40", 2, 40, None);
+    let observed = NetState {
+        links: vec![eth0, wrong, ours_stale, foreign],
+        routes: vec![],
+    };
+    assert_eq!(
+        lines(&plan(&net(VLAN), &observed))[..3],
+        [
+            "delete vlan eth0.30",
+            "delete vlan eth0.20",
+            "create vlan eth0.20 id 20 on eth0"
+        ]
+    );
+}
+
+#[test]
+fn removing_the_session_address_is_flagged() {
+    let moved = ETH0.replace("10.0.0.2/24", "10.0.0.5/24");
+    let observed = eth0_done();
+    let p = plan(&net(&moved), &observed);
+    let hit = session_address_removed(&p, &observed, IpAddr::V4(ip("10.0.0.2")));
+    assert_eq!(
+        hit.map(|a| a.to_string()).as_deref(),
+        Some("remove address 10.0.0.2/24 from eth0")
+    );
+    assert_eq!(
+        session_address_removed(&p, &observed, IpAddr::V4(ip("10.9.9.9"))),
+        None
+    );
+
+    let off = net("[[interface]]\nname = \"eth0\"\nmethod = \"off\"\n");
+    let p = plan(&off, &observed);
+    let hit = session_address_removed(&p, &observed, IpAddr::V4(ip("10.0.0.2")));
+    assert_eq!(hit.map(|a| a.to_string()).as_deref(), Some("set eth0 down"));
+}
+
+#[test]
+fn verify_lists_what_is_left_to_do() {
+    let mut observed = eth0_done();
+    observed.links[0].mtu = 1500;
+    assert_eq!(
+        verify(&net(ETH0), &observed),
+        Err(vec!["still to do: set eth0 mtu 1500 -> 9000".to_owned()])
+    );
+}
+
+/// Emits a link message to its wire form and parses it back, as the kernel would read it.
+fn on_the_wire(msg: &LinkMessage) -> LinkMessage {
+    let mut bytes = vec![0; msg.buffer_len()];
+    msg.emit(&mut bytes);
+    LinkMessage::parse(bytes.as_slice()).expect("parse back")
+}
+
+#[test]
+fn the_vlan_request_names_parent_kind_and_id() {
+    let msg = on_the_wire(&vlan_request("eth0.20", 7, 20));
+    let attrs = &msg.attributes;
+    assert!(
+        attrs.contains(&LinkAttribute::IfName("eth0.20".into())),
+        "{attrs:?}"
+    );
+    assert!(
+        attrs.contains(&LinkAttribute::Link(7)),
+        "IFLA_LINK must be the parent index: {attrs:?}"
+    );
+    let info = attrs
+        .iter()
+        .find_map(|a| match a {
+            LinkAttribute::LinkInfo(i) => Some(i),
+            _ => None,
+        })
+        .expect("IFLA_LINKINFO");
+    assert!(info.contains(&LinkInfo::Kind(InfoKind::Vlan)), "{info:?}");
+    assert!(
+        info.contains(&LinkInfo::Data(InfoData::Vlan(vec![InfoVlan::Id(20)]))),
+        "{info:?}"
+    );
+}
+
+#[test]
+fn route_requests_carry_our_protocol_in_the_main_table() {
+    let spec = RouteSpec {
+        destination: cidr("10.20.0.0/16"),
+        via: Some(ip("10.0.0.254")),
+        dev: Some("eth0".into()),
+        metric: 0,
+    };
+    let msg = route_request(&spec, Some(3));
+    assert_eq!(msg.header.protocol, RouteProtocol::from(TELBOX_RTPROTO));
+    assert_eq!(msg.header.table, RouteHeader::RT_TABLE_MAIN);
+    assert_eq!(msg.header.destination_prefix_length, 16);
+    let attrs = &msg.attributes;
+    assert!(
+        attrs.contains(&RouteAttribute::Destination(RouteAddress::Inet(ip(
+            "10.20.0.0"
+        ))))
+    );
+    assert!(
+        attrs.contains(&RouteAttribute::Gateway(RouteAddress::Inet(ip(
+            "10.0.0.254"
+        ))))
+    );
+    assert!(attrs.contains(&RouteAttribute::Oif(3)));
+}
