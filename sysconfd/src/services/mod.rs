@@ -1,1 +1,200 @@
-//! Services: systemd units over D-Bus, or a built-in supervisor where there is no systemd.
+//! Services: the daemons sysconfd configures (Kea DHCPv4, chronyd), run by
+//! systemd over D-Bus in production, or by sysconfd's own supervisor where
+//! there is no systemd (tests, `make demo`, `--services supervise`).
+//!
+//! The engine builds one [`Services`] at start:
+//!
+//! * `Services::new(Backend::Systemd(Systemd::system().await?), &kea_paths)`, or
+//! * `Services::new(Backend::Supervise(Supervisor::new(programs)), &kea_paths)`
+//!   with [`Program::kea_dhcp4`] and [`Program::chronyd`],
+//!
+//! and, when the plan says a service's configuration changed, calls
+//! [`Services::config_changed`]: a running Kea re-reads its file over its
+//! control socket (`config-reload`: leases and sockets kept, a refused file
+//! leaves the old configuration in force); a running chronyd is restarted;
+//! a stopped service is started. [`Services::stop`] when a service is
+//! switched off, [`Services::state`] for status.
+
+mod supervise;
+mod systemd;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use supervise::{Program, Supervisor};
+pub use systemd::Systemd;
+
+use crate::dhcp::{self, KeaPaths};
+
+/// A daemon sysconfd configures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    /// Kea DHCPv4.
+    Dhcp,
+    /// chronyd.
+    Ntp,
+}
+
+impl Service {
+    pub const ALL: [Service; 2] = [Service::Dhcp, Service::Ntp];
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Service::Dhcp => "dhcp",
+            Service::Ntp => "ntp",
+        })
+    }
+}
+
+/// Whether a service runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceState {
+    Active,
+    Reloading,
+    /// Starting, or waiting to be started again after a crash.
+    Activating,
+    Deactivating,
+    Inactive,
+    Failed,
+    /// A state systemd reports that telbox does not know.
+    Other(String),
+}
+
+impl ServiceState {
+    /// systemd's `ActiveState` property.
+    pub fn from_systemd(s: &str) -> Self {
+        match s {
+            "active" => ServiceState::Active,
+            "reloading" => ServiceState::Reloading,
+            "activating" => ServiceState::Activating,
+            "deactivating" => ServiceState::Deactivating,
+            "inactive" => ServiceState::Inactive,
+            "failed" => ServiceState::Failed,
+            other => ServiceState::Other(other.to_owned()),
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(self, ServiceState::Active | ServiceState::Reloading)
+    }
+}
+
+/// What can go wrong starting, stopping or asking about a service.
+#[derive(Debug, thiserror::Error)]
+pub enum ServicesError {
+    #[error("systemd: {0}")]
+    Systemd(#[from] zbus::Error),
+    #[error("{service} is not configured in the supervisor")]
+    Unknown { service: Service },
+    #[error("could not start {service}: {source}")]
+    Spawn {
+        service: Service,
+        source: std::io::Error,
+    },
+    #[error("could not signal {service}: {source}")]
+    Signal {
+        service: Service,
+        source: nix::Error,
+    },
+    #[error("{service} is not running")]
+    NotRunning { service: Service },
+    #[error(transparent)]
+    Dhcp(#[from] dhcp::DhcpError),
+}
+
+/// Who runs the daemons.
+#[derive(Debug)]
+pub enum Backend {
+    Systemd(Systemd),
+    Supervise(Supervisor),
+}
+
+/// The services edge the engine drives.
+#[derive(Debug)]
+pub struct Services {
+    backend: Backend,
+    kea_socket: PathBuf,
+}
+
+impl Services {
+    /// Services run by `backend`; `kea` tells where Kea's control socket is.
+    pub fn new(backend: Backend, kea: &KeaPaths) -> Self {
+        Services {
+            backend,
+            kea_socket: kea.control_socket.clone(),
+        }
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    pub async fn start(&self, service: Service) -> Result<(), ServicesError> {
+        match &self.backend {
+            Backend::Systemd(s) => s.start(service).await,
+            Backend::Supervise(s) => s.start(service).await,
+        }
+    }
+
+    pub async fn stop(&self, service: Service) -> Result<(), ServicesError> {
+        match &self.backend {
+            Backend::Systemd(s) => s.stop(service).await,
+            Backend::Supervise(s) => s.stop(service).await,
+        }
+    }
+
+    pub async fn restart(&self, service: Service) -> Result<(), ServicesError> {
+        match &self.backend {
+            Backend::Systemd(s) => s.restart(service).await,
+            Backend::Supervise(s) => s.restart(service).await,
+        }
+    }
+
+    pub async fn state(&self, service: Service) -> Result<ServiceState, ServicesError> {
+        match &self.backend {
+            Backend::Systemd(s) => s.state(service).await,
+            Backend::Supervise(s) => Ok(s.state(service)),
+        }
+    }
+
+    /// Makes a running service take its new configuration while keeping its
+    /// state: Kea by `config-reload` on its control socket (falling back to
+    /// the backend's reload: systemd's ReloadOrRestartUnit, or SIGHUP),
+    /// chronyd, which cannot reload, by a restart.
+    pub async fn reload(&self, service: Service) -> Result<(), ServicesError> {
+        if service == Service::Dhcp {
+            let socket = self.kea_socket.clone();
+            let answered = tokio::task::spawn_blocking(move || dhcp::reload(&socket))
+                .await
+                .unwrap_or_else(|e| Err(dhcp::DhcpError::Io(std::io::Error::other(e))));
+            match answered {
+                Ok(()) => return Ok(()),
+                Err(e @ dhcp::DhcpError::Command { .. }) => return Err(e.into()),
+                Err(e) => tracing::debug!(
+                    "Kea control socket: {e}; reloading through the service manager"
+                ),
+            }
+        }
+        match (&self.backend, service) {
+            (_, Service::Ntp) => self.restart(service).await,
+            (Backend::Systemd(s), _) => s.reload_or_restart(service).await,
+            (Backend::Supervise(s), _) => s.reload(service),
+        }
+    }
+
+    /// What the engine calls when the plan changed a service's configuration:
+    /// reload it when it runs, start it otherwise.
+    pub async fn config_changed(&self, service: Service) -> Result<(), ServicesError> {
+        if self.state(service).await?.is_running() {
+            self.reload(service).await
+        } else {
+            self.start(service).await
+        }
+    }
+}
