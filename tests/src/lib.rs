@@ -4,3 +4,6 @@ pub mod bins;
 pub mod bus;
 pub mod daemon;
 pub mod dahdi_fixture;
+pub mod dhcp_box;
+pub mod dhcp_client;
+pub mod dhcp_netns;

@@ -37,6 +37,10 @@ pub struct InterfacesConfig {
     pub interfaces: Vec<String>,
     /// `raw`: answers clients that have no address yet on a directly attached link.
     pub dhcp_socket_type: String,
+    /// Attempts at opening an interface's socket before giving up on it.
+    pub service_sockets_max_retries: u32,
+    /// Pause between those attempts, in milliseconds.
+    pub service_sockets_retry_wait_time: u32,
 }
 
 /// The unix socket Kea takes commands on (`config-reload`, `config-test`…).

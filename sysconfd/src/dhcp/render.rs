@@ -22,6 +22,11 @@ pub const ADMITTED_CLASS: &str = "telbox-phone";
 /// Name of the option-160 definition carrying the provisioning URL.
 const PROVISIONING_OPTION: &str = "telbox-provisioning-url";
 
+/// How often Kea tries again to listen on an interface that is down (a
+/// cable unplugged at boot), and how long it waits in between (ms).
+const SOCKET_RETRIES: u32 = 100_000;
+const SOCKET_RETRY_WAIT_MS: u32 = 5_000;
+
 /// Run-time paths written into the Kea configuration (real paths, not under the root prefix).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeaPaths {
@@ -116,6 +121,8 @@ fn interfaces(voip_if: &str, dhcp: &Dhcp) -> InterfacesConfig {
     InterfacesConfig {
         interfaces: names,
         dhcp_socket_type: "raw".into(),
+        service_sockets_max_retries: SOCKET_RETRIES,
+        service_sockets_retry_wait_time: SOCKET_RETRY_WAIT_MS,
     }
 }
 
