@@ -44,10 +44,12 @@ impl Netlink {
         })
     }
 
-    /// Dumps links, addresses and IPv4 main-table routes.
+    /// Dumps links, addresses and IPv4 main-table routes, one after the
+    /// other (the kernel runs one dump at a time per socket).
     pub async fn observe(&self) -> Result<NetState, NetError> {
-        let (links, addresses, routes) =
-            futures::try_join!(self.dump_links(), self.dump_addresses(), self.dump_routes())?;
+        let links = self.dump_links().await?;
+        let addresses = self.dump_addresses().await?;
+        let routes = self.dump_routes().await?;
         let mut links: Vec<Link> = links.iter().filter_map(link_from).collect();
         for msg in &addresses {
             add_address(&mut links, msg);

@@ -1,0 +1,97 @@
+//! Throw-away network namespaces for tests: `ip netns add telbox-t-<pid>-<n>`,
+//! veth pairs inside, commands run in it, and the namespace deleted on drop
+//! (also when the test panics).
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use nix::sched::{setns, CloneFlags};
+use serde_json::Value;
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A named network namespace that lives as long as this value.
+#[derive(Debug)]
+pub struct Netns {
+    name: String,
+}
+
+impl Netns {
+    /// Creates a fresh namespace with its loopback up. Needs root.
+    pub fn create() -> Netns {
+        crate::bins::require_root("a network namespace");
+        let name = format!(
+            "telbox-t-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        run(Command::new("ip").args(["netns", "add", &name]));
+        let ns = Netns { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs `ip -n NAME ARGS…`, panicking with ip's message if it fails; returns stdout.
+    pub fn ip(&self, args: &[&str]) -> String {
+        run(Command::new("ip").args(["-n", &self.name]).args(args))
+    }
+
+    /// `ip -j -n NAME ARGS…` parsed as JSON.
+    pub fn ip_json(&self, args: &[&str]) -> Value {
+        let out = run(Command::new("ip").args(["-j", "-n", &self.name]).args(args));
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("ip -j {args:?}: {e}: {out}"))
+    }
+
+    /// Creates the veth pair `a`–`b`, both ends in this namespace and down.
+    pub fn veth(&self, a: &str, b: &str) {
+        self.ip(&["link", "add", a, "type", "veth", "peer", "name", b]);
+    }
+
+    /// A command that runs `program` inside this namespace (`ip netns exec`).
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name]).arg(program);
+        c
+    }
+
+    /// Runs `f` on a thread that has entered this namespace; sockets it opens
+    /// (a netlink connection, say) stay in the namespace whichever thread polls them.
+    pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let file = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                setns(file, CloneFlags::CLONE_NEWNET).expect("setns into the test namespace");
+                f()
+            })
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+        })
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+/// Runs `cmd`, panicking with its stderr when it fails; returns stdout.
+pub fn run(cmd: &mut Command) -> String {
+    let out: Output = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -1,0 +1,350 @@
+//! The network domain against a real kernel, in throw-away network
+//! namespaces with veth pairs. Each test applies an appliance.toml with the
+//! `net-apply` helper (observe, plan, apply, verify, as sysconfd does) and
+//! reads the result back with iproute2, an independent witness.
+
+use std::io::Write;
+use std::process::Command;
+
+use serde_json::Value;
+use telbox_tests::netns::{run, Netns};
+
+const NET_APPLY: &str = env!("CARGO_BIN_EXE_net-apply");
+
+const SYSTEM: &str = "[system]\nhostname = \"pbx\"\ndomain = \"example.com\"\n";
+
+/// The config `v0` static with gateway, MTU and a route; `v1` static; `v2` off.
+const BASE: &str = r#"
+[[network.interface]]
+name = "v0"
+role = "voip"
+address = "10.10.0.2/24"
+gateway = "10.10.0.1"
+mtu = 9000
+
+[[network.interface]]
+name = "v1"
+address = "10.11.0.2/24"
+mtu = 1400
+
+[[network.interface]]
+name = "v2"
+method = "off"
+
+[[network.route]]
+destination = "10.20.0.0/16"
+via = "10.10.0.254"
+"#;
+
+fn config_file(body: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().expect("temp config");
+    write!(f, "{SYSTEM}{body}").expect("write config");
+    f
+}
+
+/// Applies `body` inside `ns`; returns net-apply's report, whose verify must be clean.
+fn apply(ns: &Netns, body: &str) -> Value {
+    let file = config_file(body);
+    let out = run(ns.command(NET_APPLY).arg(file.path()));
+    let report: Value = serde_json::from_str(&out).expect("net-apply prints JSON");
+    assert_eq!(
+        report["verify"], "ok",
+        "re-observed system must plan empty: {report:#}"
+    );
+    report
+}
+
+fn plan_lines(report: &Value) -> Vec<String> {
+    report["plan"]
+        .as_array()
+        .expect("plan")
+        .iter()
+        .map(|l| l.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Three veth pairs v0–v0p, v1–v1p, v2–v2p; peers up; v2 up, as the config must take it down.
+fn three_links() -> Netns {
+    let ns = Netns::create();
+    for i in 0..3 {
+        ns.veth(&format!("v{i}"), &format!("v{i}p"));
+        ns.ip(&["link", "set", &format!("v{i}p"), "up"]);
+    }
+    ns.ip(&["link", "set", "v2", "up"]);
+    ns.ip(&["addr", "add", "10.12.0.2/24", "dev", "v2"]);
+    ns
+}
+
+fn link(ns: &Netns, name: &str) -> Value {
+    ns.ip_json(&["link", "show", "dev", name])[0].clone()
+}
+
+fn ipv4(ns: &Netns, name: &str) -> Vec<String> {
+    let info = ns.ip_json(&["-4", "addr", "show", "dev", name]);
+    info[0]["addr_info"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| format!("{}/{}", x["local"].as_str().unwrap(), x["prefixlen"]))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `ip route` lines, as text, for readable assertions.
+fn routes(ns: &Netns) -> Vec<String> {
+    ns.ip(&["route", "show", "table", "main"])
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .collect()
+}
+
+fn is_up(link: &Value) -> bool {
+    link["flags"].as_array().unwrap().iter().any(|f| f == "UP")
+}
+
+/// Links (name, MTU, flags), IPv4 addresses and routes: what an apply may change.
+fn snapshot(ns: &Netns) -> (Vec<String>, Vec<Vec<String>>, Vec<String>) {
+    let links = ns.ip_json(&["link"]);
+    let links: Vec<String> = links
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| format!("{} mtu {} {}", l["ifname"], l["mtu"], l["flags"]))
+        .collect();
+    let names = ["v0", "v1", "v2", "v0p", "v1p", "v2p"];
+    let addrs = names.iter().map(|n| ipv4(ns, n)).collect();
+    (links, addrs, routes(ns))
+}
+
+#[test]
+fn addresses_mtu_link_state_and_routes_are_applied() {
+    let ns = three_links();
+    let report = apply(&ns, BASE);
+    assert_eq!(
+        plan_lines(&report),
+        [
+            "set v0 mtu 1500 -> 9000",
+            "set v1 mtu 1500 -> 1400",
+            "set v0 up",
+            "set v1 up",
+            "set v2 down",
+            "remove address 10.12.0.2/24 from v2",
+            "add address 10.10.0.2/24 to v0",
+            "add address 10.11.0.2/24 to v1",
+            "add route 10.20.0.0/16 via 10.10.0.254 dev v0 proto telbox",
+            "set default route via 10.10.0.1 dev v0 proto telbox",
+        ]
+    );
+    let v0 = link(&ns, "v0");
+    assert_eq!(v0["mtu"], 9000);
+    assert!(is_up(&v0), "{v0}");
+    assert_eq!(link(&ns, "v1")["mtu"], 1400);
+    assert!(!is_up(&link(&ns, "v2")), "method = off must take v2 down");
+    assert_eq!(ipv4(&ns, "v0"), ["10.10.0.2/24"]);
+    assert_eq!(ipv4(&ns, "v1"), ["10.11.0.2/24"]);
+    assert_eq!(ipv4(&ns, "v2"), Vec::<String>::new());
+    let r = routes(&ns);
+    assert!(
+        r.contains(&"default via 10.10.0.1 dev v0 proto 207".to_owned()),
+        "{r:#?}"
+    );
+    assert!(
+        r.contains(&"10.20.0.0/16 via 10.10.0.254 dev v0 proto 207".to_owned()),
+        "{r:#?}"
+    );
+}
+
+#[test]
+fn a_second_apply_plans_nothing_and_changes_nothing() {
+    let ns = three_links();
+    apply(&ns, BASE);
+    let before = snapshot(&ns);
+    let again = apply(&ns, BASE);
+    assert_eq!(plan_lines(&again), Vec::<String>::new());
+    assert_eq!(snapshot(&ns), before);
+}
+
+#[test]
+fn unmanaged_links_and_hand_made_routes_survive_every_apply() {
+    let ns = three_links();
+    ns.veth("u0", "u0p");
+    ns.ip(&["link", "set", "u0", "up"]);
+    ns.ip(&["addr", "add", "192.168.5.5/24", "dev", "u0"]);
+    ns.ip(&["link", "set", "v1", "mtu", "1300"]);
+    ns.ip(&["addr", "add", "172.16.0.9/16", "dev", "v1"]);
+    let unmanaged = BASE.replace("mtu = 1400\n", "mtu = 1400\nmanaged = false\n");
+    apply(&ns, &unmanaged);
+    ns.ip(&[
+        "route",
+        "add",
+        "192.168.99.0/24",
+        "via",
+        "10.10.0.9",
+        "proto",
+        "static",
+    ]);
+    let without_route = &unmanaged[..unmanaged.find("[[network.route]]").unwrap()];
+    for body in [unmanaged.as_str(), without_route, unmanaged.as_str()] {
+        apply(&ns, body);
+        assert_eq!(
+            ipv4(&ns, "u0"),
+            ["192.168.5.5/24"],
+            "an undeclared link is not ours"
+        );
+        assert_eq!(
+            ipv4(&ns, "v1"),
+            ["172.16.0.9/16"],
+            "an unmanaged link keeps its addresses"
+        );
+        assert_eq!(link(&ns, "v1")["mtu"], 1300, "and its MTU");
+        assert!(!is_up(&link(&ns, "v1")), "and its link state");
+        let r = routes(&ns);
+        assert!(
+            r.contains(&"192.168.99.0/24 via 10.10.0.9 dev v0 proto static".to_owned()),
+            "{r:#?}"
+        );
+    }
+}
+
+#[test]
+fn routes_dropped_from_the_config_are_withdrawn() {
+    let ns = three_links();
+    apply(&ns, BASE);
+    let no_route = &BASE[..BASE.find("[[network.route]]").unwrap()];
+    let no_gateway = no_route.replace("gateway = \"10.10.0.1\"\n", "");
+    let report = apply(&ns, &no_gateway);
+    assert_eq!(
+        plan_lines(&report),
+        [
+            "remove route default via 10.10.0.1 dev v0 proto telbox",
+            "remove route 10.20.0.0/16 via 10.10.0.254 dev v0 proto telbox",
+        ]
+    );
+    let r = routes(&ns);
+    assert!(r.iter().all(|l| !l.contains("proto 207")), "{r:#?}");
+}
+
+#[test]
+fn addresses_dropped_from_the_config_are_removed() {
+    let ns = three_links();
+    apply(&ns, BASE);
+    ns.ip(&["addr", "add", "10.10.0.77/24", "dev", "v0"]);
+    let moved = BASE.replace("10.11.0.2/24", "10.11.0.5/24");
+    let report = apply(&ns, &moved);
+    assert_eq!(
+        plan_lines(&report),
+        [
+            "remove address 10.10.0.77/24 from v0",
+            "remove address 10.11.0.2/24 from v1",
+            "add address 10.11.0.5/24 to v1",
+        ]
+    );
+    assert_eq!(ipv4(&ns, "v0"), ["10.10.0.2/24"]);
+    assert_eq!(ipv4(&ns, "v1"), ["10.11.0.5/24"]);
+    assert!(routes(&ns).contains(&"default via 10.10.0.1 dev v0 proto 207".to_owned()));
+}
+
+#[test]
+fn moving_the_gateway_link_address_brings_its_routes_back() {
+    let ns = three_links();
+    apply(&ns, BASE);
+    let renumbered = BASE
+        .replace("10.10.0.2/24", "10.50.0.2/24")
+        .replace("10.10.0.1\"", "10.50.0.1\"")
+        .replace("10.10.0.254", "10.50.0.254");
+    apply(&ns, &renumbered);
+    let r = routes(&ns);
+    assert!(
+        r.contains(&"default via 10.50.0.1 dev v0 proto 207".to_owned()),
+        "{r:#?}"
+    );
+    assert!(
+        r.contains(&"10.20.0.0/16 via 10.50.0.254 dev v0 proto 207".to_owned()),
+        "{r:#?}"
+    );
+    assert!(r.iter().all(|l| !l.contains("10.10.0.")), "{r:#?}");
+}
+
+#[test]
+fn observe_agrees_with_iproute2() {
+    let ns = three_links();
+    apply(&ns, BASE);
+    let file = config_file(BASE);
+    let state: Value = serde_json::from_str(&run(ns
+        .command(NET_APPLY)
+        .arg("--observe")
+        .arg(file.path())))
+    .unwrap();
+    let ip_links = ns.ip_json(&["link"]);
+    for l in ip_links.as_array().unwrap() {
+        let ours = state["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == l["ifname"])
+            .expect("every link observed");
+        assert_eq!(ours["index"], l["ifindex"]);
+        assert_eq!(ours["mtu"], l["mtu"]);
+        assert_eq!(ours["mac"], l["address"]);
+        assert_eq!(ours["up"], is_up(l));
+    }
+    let v0 = state["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "v0")
+        .unwrap();
+    assert_eq!(v0["kind"], "veth");
+    assert_eq!(v0["ipv4"], serde_json::json!(["10.10.0.2/24"]));
+    let ours: Vec<&Value> = state["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["protocol"] == 207)
+        .collect();
+    assert_eq!(ours.len(), 2, "{ours:#?}");
+}
+
+#[test]
+fn host_identity_is_written_under_the_root_and_set_in_a_uts_namespace() {
+    telbox_tests::bins::require_root("a UTS namespace");
+    let outside = nix::unistd::gethostname().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let body =
+        format!("{BASE}\n[dns]\nnameservers = [\"10.10.0.1\"]\nsearch = [\"example.com\"]\n");
+    let file = config_file(&body);
+    let ns = three_links();
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "--uts",
+        "ip",
+        "netns",
+        "exec",
+        ns.name(),
+        NET_APPLY,
+        "--host",
+        "--root",
+    ])
+    .arg(root.path())
+    .arg(file.path());
+    let report: Value = serde_json::from_str(&run(&mut cmd)).unwrap();
+    assert_eq!(report["host"]["hostname"], "pbx", "{report:#}");
+    assert_eq!(
+        nix::unistd::gethostname().unwrap(),
+        outside,
+        "the test's own host name is untouched"
+    );
+    let read = |p: &str| std::fs::read_to_string(root.path().join(p)).unwrap();
+    assert_eq!(read("etc/hostname"), "pbx\n");
+    assert!(
+        read("etc/hosts").contains("\n10.10.0.2\tpbx.example.com\tpbx\n"),
+        "{}",
+        read("etc/hosts")
+    );
+    let resolv = read("etc/resolv.conf");
+    assert!(
+        resolv.contains("\nsearch example.com\nnameserver 10.10.0.1\n"),
+        "{resolv}"
+    );
+}
