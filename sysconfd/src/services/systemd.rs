@@ -115,3 +115,110 @@ impl Systemd {
         Ok(ServiceState::from_systemd(&unit.active_state().await?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use zbus::zvariant::ObjectPath;
+
+    use super::*;
+
+    /// systemd's errors the fake answers with.
+    #[derive(Debug, zbus::DBusError)]
+    #[zbus(prefix = "org.freedesktop.systemd1")]
+    enum SdError {
+        #[zbus(error)]
+        ZBus(zbus::Error),
+        NoSuchUnit(String),
+    }
+
+    /// A systemd manager that records calls; only Kea's unit is loaded.
+    struct FakeManager(Arc<Mutex<Vec<String>>>);
+
+    impl FakeManager {
+        fn job(&self, call: &str, name: &str, mode: &str) -> OwnedObjectPath {
+            self.0.lock().unwrap().push(format!("{call} {name} {mode}"));
+            ObjectPath::try_from("/org/freedesktop/systemd1/job/1")
+                .unwrap()
+                .into()
+        }
+    }
+
+    #[zbus::interface(name = "org.freedesktop.systemd1.Manager")]
+    impl FakeManager {
+        fn start_unit(&self, name: &str, mode: &str) -> OwnedObjectPath {
+            self.job("start", name, mode)
+        }
+        fn stop_unit(&self, name: &str, mode: &str) -> OwnedObjectPath {
+            self.job("stop", name, mode)
+        }
+        fn restart_unit(&self, name: &str, mode: &str) -> OwnedObjectPath {
+            self.job("restart", name, mode)
+        }
+        fn reload_or_restart_unit(&self, name: &str, mode: &str) -> OwnedObjectPath {
+            self.job("reload-or-restart", name, mode)
+        }
+        fn get_unit(&self, name: &str) -> Result<OwnedObjectPath, SdError> {
+            match name {
+                "kea-dhcp4.service" => Ok(ObjectPath::try_from(KEA_UNIT).unwrap().into()),
+                _ => Err(SdError::NoSuchUnit(format!("Unit {name} not loaded."))),
+            }
+        }
+    }
+
+    struct FakeUnit;
+
+    #[zbus::interface(name = "org.freedesktop.systemd1.Unit")]
+    impl FakeUnit {
+        #[zbus(property)]
+        fn active_state(&self) -> String {
+            "active".into()
+        }
+    }
+
+    const KEA_UNIT: &str = "/org/freedesktop/systemd1/unit/kea_2ddhcp4_2eservice";
+
+    /// A peer-to-peer D-Bus connection to the fake, and its call log.
+    async fn fake_systemd() -> (zbus::Connection, zbus::Connection, Arc<Mutex<Vec<String>>>) {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let (a, b) = tokio::net::UnixStream::pair().unwrap();
+        let server = zbus::connection::Builder::unix_stream(a)
+            .server(zbus::Guid::generate())
+            .unwrap()
+            .p2p()
+            .serve_at("/org/freedesktop/systemd1", FakeManager(calls.clone()))
+            .unwrap()
+            .serve_at(KEA_UNIT, FakeUnit)
+            .unwrap()
+            .build();
+        let client = zbus::connection::Builder::unix_stream(b).p2p().build();
+        let (server, client) = futures::try_join!(server, client).unwrap();
+        (server, client, calls)
+    }
+
+    #[tokio::test]
+    async fn units_are_driven_and_read_over_d_bus() {
+        let (_server, client, calls) = fake_systemd().await;
+        let sd = Systemd::new(client).with_unit(Service::Ntp, "chrony.service");
+        sd.start(Service::Dhcp).await.unwrap();
+        sd.reload_or_restart(Service::Dhcp).await.unwrap();
+        sd.restart(Service::Ntp).await.unwrap();
+        sd.stop(Service::Ntp).await.unwrap();
+        assert_eq!(
+            *calls.lock().unwrap(),
+            [
+                "start kea-dhcp4.service replace",
+                "reload-or-restart kea-dhcp4.service replace",
+                "restart chrony.service replace",
+                "stop chrony.service replace",
+            ]
+        );
+        assert_eq!(sd.state(Service::Dhcp).await.unwrap(), ServiceState::Active);
+        assert_eq!(
+            sd.state(Service::Ntp).await.unwrap(),
+            ServiceState::Inactive,
+            "an unloaded unit"
+        );
+    }
+}
