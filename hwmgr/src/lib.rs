@@ -6,9 +6,15 @@
 //! * [`detect`]: what is plugged in, read from sysfs and `/proc/dahdi`
 //!   under a [`Root`].
 //! * [`status`]: span alarms, counters and channels.
+//! * [`render`]: the DAHDI, Asterisk and modprobe files for a `[telephony]`
+//!   config on the detected hardware, and the steps that apply them.
+//! * [`propose`]: a `[telephony]` config for the detected hardware.
 
+pub mod bnfos;
 pub mod catalog;
 pub mod detect;
+pub mod propose;
+pub mod render;
 pub mod root;
 pub mod status;
 mod sysfs;

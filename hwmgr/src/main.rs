@@ -1,8 +1,10 @@
 //! `hwmgr`: offline view of the telephony hardware, for admins and tests.
 
-use std::path::PathBuf;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use appliance::config::telephony::Telephony;
 use clap::{Parser, Subcommand};
 use hwmgr::detect::{self, Card, Inventory};
 use hwmgr::status::{self, SpanStatus};
@@ -59,6 +61,36 @@ enum Command {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Propose a [telephony] section for the detected cards, like dahdi_genconf.
+    ///
+    /// Prints TOML to paste into appliance.toml (or JSON with --json).
+    /// Cards are numbered in bus order from span 1 and channel 1, and every
+    /// span and channel number is written out, so adding or removing a
+    /// card later never renumbers the others. TE BRI ports face a provider
+    /// and NT ones a PBX; E1/T1/J1 ports are proposed towards a provider
+    /// (change `role` for PBX links). Analog ports are listed when their
+    /// module type shows in channels already configured.
+    #[command(verbatim_doc_comment)]
+    Propose,
+    /// Write every DAHDI, Asterisk and modprobe file telbox owns.
+    ///
+    /// Reads the [telephony] section of FILE (a whole appliance.toml,
+    /// validated first) and the hardware under --root, and writes the
+    /// files under DIR with their system paths: DIR/etc/dahdi/modules,
+    /// DIR/etc/modprobe.d/telbox-dahdi.conf, DIR/etc/dahdi/span-types.conf,
+    /// DIR/etc/dahdi/assigned-spans.conf, DIR/etc/dahdi/system.conf,
+    /// DIR/etc/asterisk/dahdi-channels.conf and
+    /// DIR/etc/asterisk/chan_dahdi-telbox.conf. Then prints the steps that
+    /// would apply them on a box that has none of them yet.
+    #[command(verbatim_doc_comment)]
+    Render {
+        /// The appliance.toml to read.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Directory standing for `/` of the output.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -81,6 +113,76 @@ fn main() -> anyhow::Result<()> {
                 spans.iter().for_each(|s| print_span(s, verbose));
             }
         }
+        Command::Propose => propose(&root, cli.json)?,
+        Command::Render { config, out } => render(&root, &config, &out, cli.json)?,
+    }
+    Ok(())
+}
+
+fn propose(root: &Root, json: bool) -> anyhow::Result<()> {
+    let inventory = detect::scan(root).context("scanning the hardware")?;
+    let spans = status::read_spans(root).unwrap_or_default();
+    let ports = hwmgr::propose::ports_from_status(&inventory, &spans);
+    let telephony = hwmgr::propose::propose_with_ports(&inventory, &ports);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&telephony)?);
+    } else {
+        #[derive(serde::Serialize)]
+        struct Section<'a> {
+            telephony: &'a Telephony,
+        }
+        print!(
+            "{}",
+            toml::to_string(&Section {
+                telephony: &telephony
+            })?
+        );
+    }
+    Ok(())
+}
+
+fn render(root: &Root, config: &Path, out: &Path, json: bool) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
+    let origin = config.display().to_string();
+    let loaded =
+        appliance::config::load(&text, &origin).map_err(|report| anyhow::anyhow!("{report}"))?;
+    let inventory = detect::scan(root).context("scanning the hardware")?;
+    let files = hwmgr::render::render(&loaded.telephony, &inventory)?;
+    for file in &files {
+        let rel = file.path.strip_prefix("/").unwrap_or(&file.path);
+        let path = out.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&path, &file.contents)
+            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(file.mode))?;
+    }
+    let steps = hwmgr::render::apply_steps(&[], &files, &inventory);
+    if json {
+        #[derive(serde::Serialize)]
+        struct Rendered<'a> {
+            files: Vec<&'a Path>,
+            steps: &'a [hwmgr::render::DahdiStep],
+        }
+        let files = files.iter().map(|f| f.path.as_path()).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&Rendered {
+                files,
+                steps: &steps
+            })?
+        );
+    } else {
+        files.iter().for_each(|f| {
+            println!(
+                "wrote {}",
+                out.join(f.path.strip_prefix("/").unwrap_or(&f.path))
+                    .display()
+            )
+        });
+        steps.iter().for_each(|s| println!("then: {s}"));
     }
     Ok(())
 }
