@@ -208,15 +208,14 @@ prop_compose! {
 }
 
 prop_compose! {
-    // `local_stratum = None` is left out: the field defaults to Some(10) when
-    // absent and None is serialized by omission, so None cannot be written.
+    // No fallback (`None`) is written as `local_stratum = 0`, so 0 is not a stratum.
     fn ntp()(
         servers in list(host_addr()),
         pools in list(host_addr()),
         serve_voip in any::<bool>(),
-        local_stratum in any::<u8>(),
+        local_stratum in proptest::option::of(1u8..),
     ) -> Ntp {
-        Ntp { servers, pools, serve_voip, local_stratum: Some(local_stratum) }
+        Ntp { servers, pools, serve_voip, local_stratum }
     }
 }
 

@@ -248,12 +248,22 @@ impl Dhcp {
 
     fn check_reservations(&self, net: &Network, cx: &mut Check) {
         let served = self.served_subnets(net);
+        let own: Vec<Ipv4Addr> = net
+            .links()
+            .filter_map(|l| l.address.map(|a| a.addr))
+            .collect();
         for (i, r) in self.reservation.iter().enumerate() {
             let base = path!["dhcp", "reservation", i];
             if !served.iter().any(|s| s.contains(r.address)) {
                 cx.error(
                     base.join("address"),
                     format!("{} is not inside any subnet this box serves", r.address),
+                );
+            }
+            if own.contains(&r.address) {
+                cx.error(
+                    base.join("address"),
+                    format!("{} is the box's own address", r.address),
                 );
             }
             for other in self.reservation.iter().take(i) {

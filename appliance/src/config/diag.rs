@@ -56,6 +56,11 @@ impl ConfigPath {
         ConfigPath(segs)
     }
 
+    /// Whether `prefix` is this path or one of its ancestors.
+    pub fn starts_with(&self, prefix: &ConfigPath) -> bool {
+        self.0.starts_with(&prefix.0)
+    }
+
     pub fn segs(&self) -> &[Seg] {
         &self.0
     }

@@ -122,6 +122,14 @@ impl Ha {
         }
     }
 
+    /// The address of the link the adverts use: `interface`, else the VoIP link.
+    fn link_subnet(&self, net: &Network) -> Option<Ipv4Cidr> {
+        match &self.interface {
+            Some(name) => net.links().find(|l| l.name == name).and_then(|l| l.address),
+            None => net.voip_link().and_then(|l| l.address),
+        }
+    }
+
     fn check_pair(&self, net: &Network, cx: &mut Check) {
         match self.peer {
             None => cx.error_help(
@@ -137,6 +145,13 @@ impl Ha {
                     cx.error(
                         path!["ha", "peer"],
                         format!("peer {peer} is this box's own address"),
+                    );
+                }
+                if let Some(subnet) = self.link_subnet(net).filter(|s| !s.contains(peer)) {
+                    cx.error_help(
+                        path!["ha", "peer"],
+                        format!("peer {peer} is outside {}, the subnet the adverts leave on", subnet.subnet()),
+                        "give the peer's address on the HA interface (the VoIP one unless `interface` is set)",
                     );
                 }
             }

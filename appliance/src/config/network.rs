@@ -330,13 +330,12 @@ impl Network {
                     format!("write the network address: {}", route.destination.subnet()),
                 );
             }
-            if let Some(dev) = &route.interface {
-                if !self.has_link(dev) {
-                    cx.error(
-                        base.join("interface"),
-                        format!("route names interface `{dev}`, which is not declared"),
-                    );
-                }
+            if let Some(dev) = route.interface.as_ref().filter(|d| !self.has_link(d)) {
+                cx.error(
+                    base.join("interface"),
+                    format!("route names interface `{dev}`, which is not declared"),
+                );
+                continue;
             }
             let on_link = subnets.iter().any(|(name, net)| {
                 net.contains(route.via) && route.interface.as_ref().is_none_or(|d| d == name)

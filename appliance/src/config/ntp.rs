@@ -21,8 +21,9 @@ pub struct Ntp {
     /// Serve time to the VoIP subnet.
     #[serde(default = "yes")]
     pub serve_voip: bool,
-    /// Stratum announced from the local clock when no upstream answers (1–15); absent: no fallback.
-    #[serde(default = "default_stratum", skip_serializing_if = "Option::is_none")]
+    /// Stratum announced from the local clock when no upstream answers (1–15); 0 turns the fallback off.
+    #[serde(default = "default_stratum", with = "stratum")]
+    #[schemars(with = "u8")]
     pub local_stratum: Option<u8>,
 }
 
@@ -42,6 +43,22 @@ impl Default for Ntp {
             serve_voip: true,
             local_stratum: default_stratum(),
         }
+    }
+}
+
+/// `local_stratum` in TOML: a number, 0 meaning no local fallback.
+mod stratum {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<u8>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(v.unwrap_or(0))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+        Ok(match u8::deserialize(d)? {
+            0 => None,
+            n => Some(n),
+        })
     }
 }
 

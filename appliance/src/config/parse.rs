@@ -9,36 +9,148 @@ use super::diag::{Anchor, Check, ConfigPath, Seg};
 
 /// Upper bound on recovery rounds; a config with more problems than this
 /// reports the first ones.
-const MAX_ROUNDS: usize = 100;
+const MAX_ROUNDS: usize = 200;
 
 /// Deserializes `table` into `T`, recording each problem in `check`.
-/// Returns `None` when a problem could not be stepped over.
-pub fn deserialize_all<T: DeserializeOwned>(mut table: Table, check: &mut Check) -> Option<T> {
-    let mut reported: Vec<ConfigPath> = Vec::new();
+/// Returns the value when the only problems were unknown keys (which change
+/// the meaning of nothing else), so cross-field rules never run on a config
+/// whose bad values were taken out.
+pub fn deserialize_all<T: DeserializeOwned>(table: Table, check: &mut Check) -> Option<T> {
+    let mut rec = Recovery {
+        table,
+        removed: Vec::new(),
+        dropped: Vec::new(),
+        bad_value: false,
+    };
     for _ in 0..MAX_ROUNDS {
         let mut track = serde_path_to_error::Track::new();
-        let de = serde_path_to_error::Deserializer::new(Value::Table(table.clone()), &mut track);
+        let de =
+            serde_path_to_error::Deserializer::new(Value::Table(rec.table.clone()), &mut track);
         let err = match T::deserialize(de) {
-            Ok(value) => return Some(value),
+            Ok(value) => return (!rec.bad_value).then_some(value),
             Err(err) => err,
         };
-        let path = to_config_path(&track.path());
+        let path = rec.original(&to_config_path(&track.path()));
         let problem = Problem::classify(err.message(), path);
-        if reported.contains(&problem.path) {
-            return None;
+        let ours = rec.removed.iter().any(|r| problem.path.starts_with(r));
+        if !ours {
+            problem.report(check);
+            rec.bad_value |= !problem.unknown_key;
         }
-        problem.report(check);
-        reported.push(problem.path.clone());
-        if !remove(&mut table, problem.path.segs()) {
+        let stepped = if problem.missing || ours {
+            rec.step_out(&problem.path)
+        } else {
+            rec.take_out(&problem.path)
+        };
+        if !stepped {
             return None;
         }
     }
     None
 }
 
+/// The tree being deserialized, with what was taken out of it so far.
+struct Recovery {
+    table: Table,
+    /// Keys and tables taken out, by their path in the original document.
+    removed: Vec<ConfigPath>,
+    /// Array elements taken out: (array path, original index).
+    dropped: Vec<(ConfigPath, usize)>,
+    /// A problem other than an unknown key was reported.
+    bad_value: bool,
+}
+
+impl Recovery {
+    /// The original document's path for a path in the reduced tree.
+    fn original(&self, current: &ConfigPath) -> ConfigPath {
+        let mut out = ConfigPath::root();
+        for seg in current.segs() {
+            let seg = match seg {
+                Seg::Index(j) => Seg::Index(self.original_index(&out, *j)),
+                key => key.clone(),
+            };
+            out = out.join(seg);
+        }
+        out
+    }
+
+    fn original_index(&self, array: &ConfigPath, current: usize) -> usize {
+        let mut drops: Vec<usize> = self
+            .dropped
+            .iter()
+            .filter(|(a, _)| a == array)
+            .map(|(_, i)| *i)
+            .collect();
+        drops.sort_unstable();
+        drops
+            .into_iter()
+            .fold(current, |i, d| if d <= i { i + 1 } else { i })
+    }
+
+    /// The reduced tree's path for an original path.
+    fn current(&self, original: &ConfigPath) -> ConfigPath {
+        let mut out = ConfigPath::root();
+        let mut orig = ConfigPath::root();
+        for seg in original.segs() {
+            let cur = match seg {
+                Seg::Index(i) => {
+                    let before = self
+                        .dropped
+                        .iter()
+                        .filter(|(a, d)| *a == orig && d < i)
+                        .count();
+                    Seg::Index(i - before)
+                }
+                key => key.clone(),
+            };
+            orig = orig.join(seg.clone());
+            out = out.join(cur);
+        }
+        out
+    }
+
+    /// Takes out the bad value itself (a bad element of a value array takes the array).
+    fn take_out(&mut self, path: &ConfigPath) -> bool {
+        let target = match path.segs().last() {
+            Some(Seg::Index(_)) => path.parent(),
+            _ => path.clone(),
+        };
+        let at = self.current(&target);
+        let ok = remove(&mut self.table, at.segs());
+        self.removed.push(target);
+        ok || self.step_out(path)
+    }
+
+    /// A required key is gone: takes out the table holding it (an array
+    /// element on its own, so its siblings are still checked).
+    fn step_out(&mut self, path: &ConfigPath) -> bool {
+        let container = path.parent();
+        match container.segs().last() {
+            None => false,
+            Some(Seg::Index(i)) => {
+                let array = container.parent();
+                let (at, element) = (self.current(&array), self.current(&container));
+                let ok = remove_element(&mut self.table, at.segs(), element);
+                self.dropped.push((array, *i));
+                ok
+            }
+            Some(Seg::Key(_)) => {
+                let at = self.current(&container);
+                let ok = remove(&mut self.table, at.segs());
+                self.removed.push(container);
+                ok
+            }
+        }
+    }
+}
+
 /// One deserialization failure, made readable.
 struct Problem {
     path: ConfigPath,
+    /// A required key is absent (nothing to take out but its table).
+    missing: bool,
+    /// A key the model does not have.
+    unknown_key: bool,
     anchor: Anchor,
     message: String,
     help: Option<String>,
@@ -56,6 +168,8 @@ impl Problem {
             let message = format!("`{variant}` is not a valid value for `{path}`");
             return Problem {
                 path,
+                missing: false,
+                unknown_key: false,
                 anchor: Anchor::Value,
                 message,
                 help,
@@ -69,6 +183,8 @@ impl Problem {
             let message = format!("`{field}` is required here");
             return Problem {
                 path: path.join(field),
+                missing: true,
+                unknown_key: false,
                 anchor: Anchor::Value,
                 message,
                 help,
@@ -81,6 +197,8 @@ impl Problem {
         };
         Problem {
             path,
+            missing: false,
+            unknown_key: false,
             anchor: Anchor::Value,
             message,
             help: None,
@@ -118,6 +236,8 @@ fn unknown_key(path: ConfigPath, field: String, expected: Vec<String>) -> Proble
     };
     Problem {
         path,
+        missing: false,
+        unknown_key: true,
         anchor: Anchor::Key,
         message: format!("unknown key `{field}` {place}"),
         help,
@@ -174,6 +294,38 @@ fn remove(table: &mut Table, segs: &[Seg]) -> bool {
         },
         _ => false,
     }
+}
+
+/// Removes element `element` (its last segment is the index) of the array at `array`.
+fn remove_element(table: &mut Table, array: &[Seg], element: ConfigPath) -> bool {
+    let Some(Seg::Index(i)) = element.segs().last().cloned() else {
+        return false;
+    };
+    let Some(value) = lookup_mut(table, array) else {
+        return false;
+    };
+    match value {
+        Value::Array(a) if i < a.len() => {
+            a.remove(i);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn lookup_mut<'a>(table: &'a mut Table, segs: &[Seg]) -> Option<&'a mut Value> {
+    let (Seg::Key(first), rest) = segs.split_first()? else {
+        return None;
+    };
+    let mut value = table.get_mut(first)?;
+    for seg in rest {
+        value = match (value, seg) {
+            (Value::Table(t), Seg::Key(k)) => t.get_mut(k)?,
+            (Value::Array(a), Seg::Index(i)) => a.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(value)
 }
 
 fn remove_in_array(array: &mut [Value], segs: &[Seg]) -> bool {

@@ -42,10 +42,10 @@ impl Report {
                     file: origin.to_owned(),
                     line: pos.line,
                     column: pos.column,
-                    path: d.path.to_string(),
-                    message: d.message,
-                    help: d.help,
-                    source_line: locator.line_text(pos.line).to_owned(),
+                    path: printable(&d.path.to_string()),
+                    message: printable(&d.message),
+                    help: d.help.as_deref().map(printable),
+                    source_line: printable(locator.line_text(pos.line)),
                 }
             })
             .collect();
@@ -60,8 +60,8 @@ impl Report {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = text[line_start..offset].chars().count() + 1;
-        let message = format!("TOML syntax: {}", message.trim());
-        let source_line = text.lines().nth(line - 1).unwrap_or("").to_owned();
+        let message = printable(&format!("TOML syntax: {}", message.trim()));
+        let source_line = printable(text.lines().nth(line - 1).unwrap_or(""));
         let help = Some("fix the TOML syntax first; other checks run once it parses".to_owned());
         let problem = Located {
             file: origin.to_owned(),
@@ -101,6 +101,20 @@ impl Report {
         }
         out
     }
+}
+
+/// `s` with control characters (newline, escape, NUL…) written as escapes, so
+/// no input can forge a line of output or drive the terminal.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 impl fmt::Display for Report {

@@ -88,3 +88,25 @@ fn redaction_hides_inline_passwords() {
     assert!(shown.contains(values::Secret::REDACTED));
     assert!(!format!("{c:?}").contains("s3cret-pw"));
 }
+
+#[test]
+fn no_input_can_forge_a_line_of_output() {
+    let text = MINIMAL.replace("\"telbox\"", "\"tel.box\\nevil: error: injected\"");
+    let rendered = load(&text, "t.toml").unwrap_err().render();
+    assert!(
+        rendered.lines().all(|l| !l.starts_with("evil")),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("\\n"),
+        "the newline should be shown escaped: {rendered}"
+    );
+}
+
+#[test]
+fn ntp_fallback_can_be_turned_off() {
+    let c = load(&format!("{MINIMAL}\n[ntp]\nlocal_stratum = 0\n"), "t.toml").unwrap();
+    assert_eq!(c.ntp.local_stratum, None);
+    assert_eq!(load(&c.to_toml(), "again").unwrap(), c);
+    assert_eq!(load(MINIMAL, "t.toml").unwrap().ntp.local_stratum, Some(10));
+}

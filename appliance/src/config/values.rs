@@ -81,7 +81,10 @@ impl Hostname {
 
 fn check_label(label: &str) -> Result<(), String> {
     if label.is_empty() || label.len() > 63 {
-        return Err(format!("`{label}` must be 1 to 63 characters long"));
+        return Err(format!(
+            "`{}` must be 1 to 63 characters long",
+            label.escape_debug()
+        ));
     }
     if let Some(c) = label
         .chars()
@@ -93,7 +96,10 @@ fn check_label(label: &str) -> Result<(), String> {
         ));
     }
     if label.starts_with('-') || label.ends_with('-') {
-        return Err(format!("`{label}` must not start or end with a hyphen"));
+        return Err(format!(
+            "`{}` must not start or end with a hyphen",
+            label.escape_debug()
+        ));
     }
     Ok(())
 }
@@ -103,7 +109,8 @@ impl FromStr for Hostname {
     fn from_str(s: &str) -> Result<Self, String> {
         if s.contains('.') {
             return Err(format!(
-                "host name `{s}` contains a dot; put the domain part in `system.domain`"
+                "host name `{}` contains a dot; put the domain part in `system.domain`",
+                s.escape_debug()
             ));
         }
         check_label(s).map_err(|e| format!("invalid host name: {e}"))?;
@@ -357,7 +364,7 @@ impl FromStr for AbsPath {
             ));
         }
         if s.split('/').any(|p| p == "..") {
-            return Err(format!("path `{s}` must not contain `..`"));
+            return Err(format!("path `{}` must not contain `..`", s.escape_debug()));
         }
         Ok(AbsPath(s.to_owned()))
     }
