@@ -26,11 +26,14 @@ deps:
 		echo "installing:" $$missing; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+	@getent group telbox-admin >/dev/null || groupadd --system telbox-admin
 
 build: deps
 	$(CARGO) build --release --workspace
 
+# Binaries first: integration tests run them as a user would.
 test: deps
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
 
 demo: deps

@@ -1,15 +1,86 @@
 #!/usr/bin/env bash
-# A simulated telbox: checks the example configs and summarises what each box is.
+# make demo: a simulated telbox on this machine.
+#
+# The box runs in its own network namespace (its eth0 is one end of a veth
+# pair whose other end sits in a "LAN" namespace), sysconfd answers on a
+# private D-Bus with the project's policy file, and every file it writes
+# lands under a scratch root. Nothing on the host is touched.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bin=target/release
-echo "== telbox demo"
-echo
-echo "-- validating the example configurations"
+bin=$PWD/target/release
+work=$(mktemp -d /tmp/telbox-demo.XXXXXX)
+chmod 755 "$work"
+ns=telbox-demo-$$
+lan=telbox-lan-$$
+pids=()
+
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+    ip netns del "$lan" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "validating the example configurations"
 "$bin/appliance" config validate examples/*.toml
-echo
-echo "-- what an invalid file looks like"
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
-sed -e 's/^hostname = .*/hostname = "tel;box"/' -e 's/^gateway = .*/gateway = "192.168.77.1"/' examples/minimal.toml > "$tmp"
-"$bin/appliance" config validate "$tmp" || echo "(exit $? as expected)"
+
+step "what an invalid file looks like"
+sed -e 's/^hostname = .*/hostname = "tel;box"/' examples/minimal.toml > "$work/bad.toml"
+sed -i 's/^gatway/gateway/; s/^pool_end = .*/pool_end = "192.168.1.50"/' "$work/bad.toml"
+"$bin/appliance" config validate "$work/bad.toml" || echo "(exit status $?: invalid, nothing applied)"
+
+step "the box: network namespace $ns, eth0 wired to a LAN namespace"
+ip netns add "$ns"
+ip netns add "$lan"
+ip -n "$ns" link set lo up
+ip -n "$ns" link add eth0 type veth peer name lan0 netns "$lan"
+ip -n "$lan" link set lan0 up
+ip -n "$lan" link set lo up
+
+step "private system bus with the telbox policy"
+mkdir -p "$work/bus/system.d"
+cp buildroot-overlay/rootfs/usr/share/dbus-1/system.d/org.telbox.Sysconfd1.conf "$work/bus/system.d/"
+sed -e "s#@SOCKET@#$work/bus/socket#" -e "s#@POLICY@#$work/bus/system.d#" tests/demo/bus.conf.in > "$work/bus/bus.conf"
+dbus-daemon --config-file="$work/bus/bus.conf" --nofork --nopidfile &
+pids+=($!)
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$work/bus/socket"
+for _ in $(seq 100); do [ -S "$work/bus/socket" ] && break; sleep 0.05; done
+
+step "sysconfd over the scratch root $work/root"
+mkdir -p "$work/root"
+ip netns exec "$ns" "$bin/sysconfd" --root "$work/root" > "$work/sysconfd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 200); do "$bin/appliance" status >/dev/null 2>&1 && break; sleep 0.05; done
+"$bin/appliance" wizard discover
+
+step "plan and apply examples/minimal.toml"
+"$bin/appliance" config plan examples/minimal.toml
+"$bin/appliance" config apply examples/minimal.toml
+
+step "a second apply of the same file changes nothing"
+"$bin/appliance" config apply examples/minimal.toml
+
+step "a change applied with a 3 s confirm timeout, left unconfirmed"
+sed 's/^hostname = .*/hostname = "trial"/' examples/minimal.toml > "$work/trial.toml"
+"$bin/appliance" config apply --confirm-timeout 3 "$work/trial.toml"
+"$bin/appliance" status
+sleep 4
+
+step "status and history"
+"$bin/appliance" status
+"$bin/appliance" config history
+
+step "files sysconfd wrote under the scratch root"
+(cd "$work/root" && find . -type f -not -path './var/*' | sort)
+
+for extra in tests/demo/parts/*.sh; do
+    [ -x "$extra" ] || continue
+    # shellcheck source=/dev/null
+    . "$extra"
+done
+
+step "done"
