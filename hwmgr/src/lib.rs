@@ -10,6 +10,7 @@
 //!   config on the detected hardware, and the steps that apply them.
 //! * [`propose`]: a `[telephony]` config for the detected hardware.
 
+pub mod bnfos;
 pub mod catalog;
 pub mod detect;
 pub mod propose;
