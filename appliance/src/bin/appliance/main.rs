@@ -3,6 +3,7 @@
 //! Offline commands (`config validate`, `config reference`) need no daemon;
 //! everything else talks to sysconfd over D-Bus.
 
+mod berofos;
 mod bus;
 mod configcmd;
 mod statuscmd;
@@ -40,6 +41,9 @@ enum Command {
     /// What the first-boot wizard uses: discover hardware, complete once.
     #[command(subcommand)]
     Wizard(WizardCommand),
+    /// Drive Berofos failover switches directly: scan, status, set-mode, kick (no daemon needed).
+    #[command(subcommand)]
+    Berofos(berofos::BerofosCommand),
 }
 
 #[derive(Subcommand)]
@@ -124,5 +128,6 @@ fn main() -> ExitCode {
         Command::Status { json } => bus::run(statuscmd::status(json)),
         Command::Wizard(WizardCommand::Discover) => bus::run(statuscmd::discover()),
         Command::Wizard(WizardCommand::Complete { file }) => bus::run(statuscmd::complete(file)),
+        Command::Berofos(command) => berofos::run(command),
     }
 }
