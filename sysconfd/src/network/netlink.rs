@@ -2,11 +2,12 @@
 //! addresses and routes, and performs one [`NetAction`] at a time.
 
 use std::collections::HashMap;
+use std::mem;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 
 use appliance::config::values::Ipv4Cidr;
-use futures::TryStreamExt;
+use futures::{future, TryStreamExt};
 use nix::errno::Errno;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 use rtnetlink::packet_route::link::{
@@ -36,7 +37,8 @@ pub struct Netlink {
 impl Netlink {
     /// Opens the netlink socket and spawns its connection on the current tokio runtime.
     pub fn connect() -> Result<Netlink, NetError> {
-        let (connection, handle, _) = rtnetlink::new_connection().map_err(NetError::Connect)?;
+        let (connection, handle, _) =
+            rtnetlink::new_connection_with_strict_check().map_err(NetError::Connect)?;
         tokio::spawn(connection);
         Ok(Netlink {
             handle,
@@ -64,10 +66,16 @@ impl Netlink {
         Ok(NetState { links, routes })
     }
 
-    /// Applies every action in order, stopping at the first failure.
+    /// Applies a plan in order, stopping at the first failure. A run of
+    /// actions of the same kind (the MTUs, the addresses…) touches different
+    /// links or routes, so its requests are sent together and their answers
+    /// awaited together: one round trip per run instead of per action.
+    /// After a failure other actions of the same run may have taken effect;
+    /// re-observe rather than assume (an engine that journals every step
+    /// calls [`Netlink::apply`] one action at a time instead).
     pub async fn apply_all(&self, actions: &[NetAction]) -> Result<(), NetError> {
-        for action in actions {
-            self.apply(action).await?;
+        for run in actions.chunk_by(|a, b| mem::discriminant(a) == mem::discriminant(b)) {
+            future::try_join_all(run.iter().map(|a| self.apply(a))).await?;
         }
         Ok(())
     }
@@ -219,14 +227,12 @@ impl Netlink {
     }
 
     async fn dump_routes(&self) -> Result<Vec<RouteMessage>, NetError> {
-        let all_ipv4 = RouteMessageBuilder::<Ipv4Addr>::new().build();
-        Ok(self
-            .handle
-            .route()
-            .get(all_ipv4)
-            .execute()
-            .try_collect()
-            .await?)
+        // With strict checking the kernel filters the dump by these header
+        // fields: main table, unicast, any protocol.
+        let mut main_table = RouteMessageBuilder::<Ipv4Addr>::new().build();
+        main_table.header.protocol = RouteProtocol::Unspec;
+        let routes = self.handle.route().get(main_table).execute();
+        Ok(routes.try_collect().await?)
     }
 }
 

@@ -65,12 +65,15 @@ async fn network_step(args: &Args, config: &Config) -> Result<serde_json::Value>
         nl.apply_all(&plan).await?;
     }
     let applied_us = started.elapsed().as_micros();
-    let verified = match args.plan_only {
-        true => json!(null),
-        false => match network::verify(&config.network, &nl.observe().await?) {
+    let verified = if args.plan_only {
+        json!(null)
+    } else if plan.is_empty() {
+        json!("ok")
+    } else {
+        match network::verify(&config.network, &nl.observe().await?) {
             Ok(()) => json!("ok"),
             Err(left) => json!(left),
-        },
+        }
     };
     Ok(json!({
         "plan": plan.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
