@@ -7,7 +7,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use sysconfd::bus::{self, Shared};
-use sysconfd::engine::{desired::CONFIG_PATH, ApplyRequest, Engine, Options, FAULT_ENV};
+use sysconfd::engine::{
+    desired::CONFIG_PATH, ApplyRequest, Engine, Options, ServicesMode, FAULT_ENV,
+};
 use sysconfd::root::Root;
 use tokio::sync::Mutex;
 
@@ -38,6 +40,13 @@ struct Place {
     /// Set the kernel host name (default: only when --root is /).
     #[arg(long, global = true)]
     set_hostname: Option<bool>,
+    /// Leave links, addresses and routes alone.
+    #[arg(long, global = true)]
+    no_network: bool,
+    /// How the DHCP and NTP daemons are run [default: systemd when it runs
+    /// this machine; else supervise for the daemon and none for one-shot commands].
+    #[arg(long, value_enum, value_name = "MODE", global = true)]
+    services: Option<ServicesMode>,
 }
 
 #[derive(Subcommand)]
@@ -64,7 +73,7 @@ enum Command {
 }
 
 impl Place {
-    fn options(&self) -> Options {
+    fn options(&self, daemon: bool) -> Options {
         let root = Root::new(&self.root);
         let state_dir = self
             .state_dir
@@ -73,10 +82,22 @@ impl Place {
         let fault_abort_at = std::env::var(FAULT_ENV).ok().and_then(|v| v.parse().ok());
         Options {
             set_hostname: self.set_hostname.unwrap_or(root.is_system()),
+            network: !self.no_network,
+            services: self.services.unwrap_or_else(|| default_services(daemon)),
             root,
             state_dir,
             fault_abort_at,
         }
+    }
+}
+
+fn default_services(daemon: bool) -> ServicesMode {
+    if std::path::Path::new("/run/systemd/system").exists() {
+        ServicesMode::Systemd
+    } else if daemon {
+        ServicesMode::Supervise
+    } else {
+        ServicesMode::None
     }
 }
 
@@ -91,13 +112,13 @@ fn main() -> ExitCode {
         rt.block_on(async {
             match cli.command {
                 Some(Command::Apply { config, .. }) => {
-                    apply_once(cli.place.options(), config).await
+                    apply_once(cli.place.options(false), config).await
                 }
                 Some(Command::Plan { config, json }) => {
-                    plan_once(cli.place.options(), config, json).await
+                    plan_once(cli.place.options(false), config, json).await
                 }
-                Some(Command::Recover) => recover_once(cli.place.options()).await,
-                None => run_daemon(cli.place.options()).await,
+                Some(Command::Recover) => recover_once(cli.place.options(false)).await,
+                None => run_daemon(cli.place.options(true)).await,
             }
         })
     });
@@ -142,7 +163,7 @@ async fn plan_once(opts: Options, config: PathBuf, json: bool) -> anyhow::Result
     let text = std::fs::read_to_string(&config)
         .with_context(|| format!("reading {}", config.display()))?;
     let (engine, _) = Engine::open(opts).await?;
-    let plan = engine.plan(&text)?;
+    let plan = engine.plan(&text).await?;
     if json {
         let report = appliance::dbus::PlanReport {
             actions: plan.items(),
@@ -185,6 +206,9 @@ async fn run_daemon(opts: Options) -> anyhow::Result<()> {
         );
     }
     apply_seed(&mut engine, &seed).await;
+    if let Err(e) = engine.converge().await {
+        tracing::error!(error = %e, "could not bring the system to the generation in force");
+    }
     let shared = Arc::new(Shared {
         engine: Mutex::new(engine),
         state_dir,

@@ -428,4 +428,14 @@ fn a_secret_never_leaves_its_file() {
         std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
         0o600
     );
+    let bnfos = root.join("etc/bnfos.conf");
+    assert!(fs::read_to_string(&bnfos)
+        .unwrap()
+        .contains(&format!("login = admin:{SECRET}")));
+    let mode = fs::metadata(&bnfos).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600,
+        "bnfos.conf holds a login"
+    );
 }

@@ -51,7 +51,7 @@ impl ConfigIface {
     /// Plans a configuration against the system as it is now; touches nothing.
     /// Returns (human-readable plan, JSON {"actions": [...], "warnings": [...]}).
     async fn plan(&self, toml: String) -> Result<(String, String), BusError> {
-        let plan = self.shared.engine.lock().await.plan(&toml)?;
+        let plan = self.shared.engine.lock().await.plan(&toml).await?;
         let report = PlanReport {
             actions: plan.items(),
             warnings: Vec::new(),

@@ -7,6 +7,7 @@ use zbus::interface;
 
 use super::error::BusError;
 use super::Shared;
+use crate::services::Service;
 
 pub struct StatusIface {
     shared: Arc<Shared>,
@@ -16,6 +17,19 @@ impl StatusIface {
     pub fn new(shared: Arc<Shared>) -> Self {
         StatusIface { shared }
     }
+}
+
+/// `{"dhcp": "active", "ntp": "inactive"}`, or `"unmanaged"` when sysconfd does not run daemons.
+async fn services_section(engine: &crate::engine::Engine) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for service in Service::ALL {
+        let state = match engine.edges().service_state(service).await {
+            Some(s) => serde_json::to_value(s).unwrap_or_default(),
+            None => "unmanaged".into(),
+        };
+        out.insert(service.to_string(), state);
+    }
+    out.into()
 }
 
 #[interface(name = "org.telbox.Sysconfd1.Status")]
@@ -30,15 +44,21 @@ impl StatusIface {
         });
         let report = StatusReport {
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            hostname: nix::unistd::gethostname()
-                .ok()
-                .and_then(|h| h.into_string().ok())
-                .unwrap_or_default(),
+            hostname: engine.configured_hostname().unwrap_or_else(|| {
+                nix::unistd::gethostname()
+                    .ok()
+                    .and_then(|h| h.into_string().ok())
+                    .unwrap_or_default()
+            }),
             current_generation: engine.current_generation()?,
             pending,
             wizard_completed: self.shared.state_dir.join("wizard-completed").exists(),
             sections: Default::default(),
         };
+        let mut report = report;
+        report
+            .sections
+            .insert("services".into(), services_section(&engine).await);
         Ok(serde_json::to_string(&report).unwrap_or_default())
     }
 }

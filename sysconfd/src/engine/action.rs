@@ -4,16 +4,32 @@ use std::fmt;
 use std::path::PathBuf;
 
 use appliance::dbus::PlanItem;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use crate::network::NetAction;
+use crate::services::Service;
+
+/// What happens to a daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServiceChange {
+    /// Its configuration changed, or it should run and does not: reload it when it runs, start it otherwise.
+    Refresh,
+    /// It is no longer wanted.
+    Stop,
+}
 
 /// One step of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Action {
+    /// A change to links, addresses or routes.
+    Net(NetAction),
     /// Write a generated file (atomically) with this content and mode.
     WriteFile {
         path: PathBuf,
         mode: u32,
+        #[serde(skip)]
         contents: String,
         /// Secret files never show their content or size.
         secret: bool,
@@ -22,11 +38,17 @@ pub enum Action {
     RemoveFile { path: PathBuf },
     /// Set the kernel host name.
     SetHostname { hostname: String },
+    /// Start, reload or stop a daemon.
+    Service {
+        service: Service,
+        change: ServiceChange,
+    },
 }
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Action::Net(a) => write!(f, "{a}"),
             Action::WriteFile {
                 path,
                 mode,
@@ -50,6 +72,16 @@ impl fmt::Display for Action {
             }
             Action::RemoveFile { path } => write!(f, "remove {}", path.display()),
             Action::SetHostname { hostname } => write!(f, "set host name to {hostname}"),
+            Action::Service {
+                service,
+                change: ServiceChange::Refresh,
+            } => {
+                write!(f, "reload or start the {service} server")
+            }
+            Action::Service {
+                service,
+                change: ServiceChange::Stop,
+            } => write!(f, "stop the {service} server"),
         }
     }
 }
@@ -58,9 +90,19 @@ impl Action {
     /// The short kind name used in JSON plans.
     pub fn kind(&self) -> &'static str {
         match self {
+            Action::Net(_) => "network",
             Action::WriteFile { .. } => "write-file",
             Action::RemoveFile { .. } => "remove-file",
             Action::SetHostname { .. } => "set-hostname",
+            Action::Service { .. } => "service",
+        }
+    }
+
+    /// The file this action writes or removes, if any.
+    pub fn file(&self) -> Option<&PathBuf> {
+        match self {
+            Action::WriteFile { path, .. } | Action::RemoveFile { path } => Some(path),
+            _ => None,
         }
     }
 }

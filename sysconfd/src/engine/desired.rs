@@ -1,12 +1,16 @@
-//! The desired state: what a validated config means on disk and in the kernel.
+//! The desired state: what a validated config means on disk, in the kernel
+//! and for the daemons sysconfd runs.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use appliance::config::values::Secret;
 use appliance::config::Config;
 
 use crate::files::FileSpec;
 use crate::root::Root;
+use crate::services::Service;
+use crate::{dhcp, host, ntp};
 
 /// Where the applied config itself is kept, so a boot re-applies it.
 pub const CONFIG_PATH: &str = "/etc/telbox/appliance.toml";
@@ -19,27 +23,68 @@ pub enum DesiredError {
         "the password of Berofos `{0}` is redacted and no stored secret exists at {1}; give the password again"
     )]
     MissingSecret(String, String),
+    #[error("DHCP server: {0}")]
+    Dhcp(#[from] dhcp::DhcpError),
+    #[error("NTP server: {0}")]
+    Ntp(#[from] ntp::NtpError),
+    #[error("Berofos: {0}")]
+    Berofos(#[from] hwmgr::bnfos::BnfosError),
 }
+
+/// Where the Berofos devices are described for the `bnfos` tool (mode 0600: it holds logins).
+pub const BNFOS_CONF: &str = "/etc/bnfos.conf";
 
 /// Everything a config asks of the system.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
     pub config: Config,
     pub files: Vec<FileSpec>,
+    /// The daemons that must run, each with the file it reads.
+    pub services: BTreeMap<Service, PathBuf>,
 }
 
 impl Desired {
-    /// Renders `config`. Redacted secrets resolve to the secret already stored under `root`.
-    pub fn render(config: &Config, root: &Root) -> Result<Desired, DesiredError> {
+    /// Renders `config`. Redacted secrets resolve to the secret already
+    /// stored under `root`; daemon state lives in `state_dir`.
+    pub fn render(config: &Config, root: &Root, state_dir: &Path) -> Result<Desired, DesiredError> {
         let mut files = vec![FileSpec::new(
             CONFIG_PATH,
             config.redacted().to_toml(),
             0o644,
         )];
-        files.extend(secret_files(config, root)?);
+        let resolved = resolve_secrets(config, root)?;
+        files.extend(secret_files(&resolved));
+        if !config.berofos.is_empty() {
+            let read = |p: &Path| std::fs::read_to_string(root.path(p));
+            files.push(FileSpec::new(
+                BNFOS_CONF,
+                hwmgr::bnfos::render(&resolved.berofos, read)?,
+                0o600,
+            ));
+        }
+        let voip = config.network.voip_link();
+        files.extend(host::files(
+            &config.system,
+            config.dns.as_ref(),
+            voip.as_ref().and_then(|l| l.address).map(|a| a.addr),
+        ));
+        let mut services = BTreeMap::new();
+        if let (true, Some(voip)) = (config.dhcp.enabled, &voip) {
+            let kea = dhcp::render(
+                config,
+                voip.name.as_str(),
+                &dhcp::KeaPaths::under(state_dir),
+            )?;
+            services.insert(Service::Dhcp, kea.path.clone());
+            files.push(kea);
+        }
+        let chrony = ntp::render(config, &ntp::ChronyPaths::under(state_dir))?;
+        services.insert(Service::Ntp, chrony.path.clone());
+        files.push(chrony);
         Ok(Desired {
             config: config.clone(),
             files,
+            services,
         })
     }
 
@@ -48,8 +93,8 @@ impl Desired {
     }
 
     /// Whether a path holds a secret (its content is never shown).
-    pub fn is_secret(path: &std::path::Path) -> bool {
-        path.starts_with(SECRETS_DIR)
+    pub fn is_secret(path: &Path) -> bool {
+        path.starts_with(SECRETS_DIR) || path == Path::new(BNFOS_CONF)
     }
 }
 
@@ -57,26 +102,38 @@ pub fn berofos_secret_path(name: &str) -> PathBuf {
     PathBuf::from(format!("{SECRETS_DIR}/{name}.password"))
 }
 
-fn secret_files(config: &Config, root: &Root) -> Result<Vec<FileSpec>, DesiredError> {
-    let mut out = Vec::new();
-    for dev in &config.berofos {
-        let Some(password) = &dev.password else {
+/// The config with every redacted password replaced by the stored secret.
+fn resolve_secrets(config: &Config, root: &Root) -> Result<Config, DesiredError> {
+    let mut resolved = config.clone();
+    for dev in &mut resolved.berofos {
+        let Some(password) = dev.password.as_mut().filter(|p| p.is_redacted()) else {
             continue;
         };
         let path = berofos_secret_path(dev.name.as_str());
-        let value = if password.is_redacted() {
-            stored_secret(root, &path).ok_or_else(|| {
-                DesiredError::MissingSecret(dev.name.to_string(), path.display().to_string())
-            })?
-        } else {
-            password.clone()
-        };
-        out.push(FileSpec::new(path, format!("{}\n", value.expose()), 0o600));
+        *password = stored_secret(root, &path).ok_or_else(|| {
+            DesiredError::MissingSecret(dev.name.to_string(), path.display().to_string())
+        })?;
     }
-    Ok(out)
+    Ok(resolved)
 }
 
-fn stored_secret(root: &Root, path: &std::path::Path) -> Option<Secret> {
+/// One 0600 file per inline password, so a redacted config can be applied again.
+fn secret_files(resolved: &Config) -> Vec<FileSpec> {
+    resolved
+        .berofos
+        .iter()
+        .filter_map(|dev| {
+            let password = dev.password.as_ref()?;
+            Some(FileSpec::new(
+                berofos_secret_path(dev.name.as_str()),
+                format!("{}\n", password.expose()),
+                0o600,
+            ))
+        })
+        .collect()
+}
+
+fn stored_secret(root: &Root, path: &Path) -> Option<Secret> {
     let text = std::fs::read_to_string(root.path(path)).ok()?;
     text.trim_end().parse().ok()
 }

@@ -4,18 +4,20 @@
 
 pub mod action;
 pub mod desired;
+pub mod edges;
 pub mod journal;
 pub mod pending;
+mod planner;
 
-use std::collections::BTreeSet;
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use appliance::config::{self, Report};
 
-pub use action::{Action, Plan};
+pub use action::{Action, Plan, ServiceChange};
 pub use desired::Desired;
+pub use edges::{EdgeError, Edges, ServicesMode};
 use journal::{Backup, Journal};
 pub use pending::Pending;
 
@@ -45,6 +47,12 @@ pub enum EngineError {
     Io { what: String, source: io::Error },
     #[error("the system does not match after applying: {}", .0.join("; "))]
     Verify(Vec<String>),
+    #[error("interfaces named in the configuration do not exist on this machine: {}", .0.join(", "))]
+    MissingLinks(Vec<String>),
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Edge(#[from] EdgeError),
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> EngineError {
@@ -60,6 +68,9 @@ pub struct Options {
     /// Set the kernel host name (off under a test root prefix).
     pub set_hostname: bool,
     pub fault_abort_at: Option<usize>,
+    /// Manage links, addresses and routes in this network namespace.
+    pub network: bool,
+    pub services: ServicesMode,
 }
 
 /// A request to apply a config.
@@ -93,6 +104,7 @@ pub struct Recovery {
 pub struct Engine {
     opts: Options,
     store: Store,
+    edges: Edges,
 }
 
 impl Engine {
@@ -101,7 +113,8 @@ impl Engine {
     pub async fn open(opts: Options) -> Result<(Engine, Recovery), EngineError> {
         std::fs::create_dir_all(&opts.state_dir).map_err(io_err("creating the state directory"))?;
         let store = Store::open(&opts.state_dir.join("generations.db"))?;
-        let mut engine = Engine { opts, store };
+        let edges = Edges::open(opts.network, opts.services, &opts.root, &opts.state_dir).await?;
+        let mut engine = Engine { opts, store, edges };
         let recovery = engine.recover().await?;
         Ok((engine, recovery))
     }
@@ -149,63 +162,46 @@ impl Engine {
         Ok(self.store.current()?.map(|g| g.config).unwrap_or_default())
     }
 
+    /// The host name the generation in force sets.
+    pub fn configured_hostname(&self) -> Option<String> {
+        let text = self.current_config().ok()?;
+        let config = config::load(&text, "current").ok()?;
+        Some(config.system.hostname.to_string())
+    }
+
     pub fn history(&self) -> Result<Vec<Generation>, EngineError> {
         Ok(self.store.history()?)
     }
 
     /// Validates and plans `text` against the system as it is now. Touches nothing.
-    pub fn plan(&self, text: &str) -> Result<Plan, EngineError> {
+    pub async fn plan(&self, text: &str) -> Result<Plan, EngineError> {
         let config = config::load(text, "appliance.toml").map_err(EngineError::Invalid)?;
-        let desired = Desired::render(&config, &self.opts.root)?;
-        Ok(self.plan_for(&desired))
+        let desired = self.render(&config)?;
+        self.plan_for(&desired).await
     }
 
-    fn plan_for(&self, desired: &Desired) -> Plan {
-        let root = &self.opts.root;
-        let wanted: BTreeSet<&PathBuf> = desired.paths().collect();
-        let mut actions: Vec<Action> = self
-            .owned_paths()
-            .into_iter()
-            .filter(|p| !wanted.contains(p) && root.path(p).exists())
-            .map(|path| Action::RemoveFile { path })
-            .collect();
-        actions.extend(
-            desired
-                .files
-                .iter()
-                .filter(|f| !f.is_current(root))
-                .map(|f| Action::WriteFile {
-                    path: f.path.clone(),
-                    mode: f.mode,
-                    contents: f.contents.clone(),
-                    secret: Desired::is_secret(&f.path),
-                }),
-        );
-        if self.opts.set_hostname {
-            let want = desired.config.system.hostname.as_str();
-            if nix::unistd::gethostname()
-                .ok()
-                .and_then(|h| h.into_string().ok())
-                .as_deref()
-                != Some(want)
-            {
-                actions.push(Action::SetHostname {
-                    hostname: want.to_owned(),
-                });
-            }
-        }
-        Plan { actions }
+    fn render(&self, config: &config::Config) -> Result<Desired, EngineError> {
+        Ok(Desired::render(
+            config,
+            &self.opts.root,
+            &self.opts.state_dir,
+        )?)
+    }
+
+    /// The edges, for status reports.
+    pub fn edges(&self) -> &Edges {
+        &self.edges
     }
 
     /// Files the generation in force generated.
-    fn owned_paths(&self) -> BTreeSet<PathBuf> {
+    fn owned_paths(&self) -> std::collections::BTreeSet<PathBuf> {
         let Ok(Some(current)) = self.store.current() else {
-            return BTreeSet::new();
+            return Default::default();
         };
         let Ok(config) = config::load(&current.config, "current") else {
-            return BTreeSet::new();
+            return Default::default();
         };
-        Desired::render(&config, &self.opts.root)
+        self.render(&config)
             .map(|d| d.paths().cloned().collect())
             .unwrap_or_default()
     }
@@ -223,8 +219,8 @@ impl Engine {
         if let Some(p) = self.pending() {
             return Err(EngineError::AwaitingConfirm(p.generation));
         }
-        let desired = Desired::render(&config, &self.opts.root)?;
-        let plan = self.plan_for(&desired);
+        let desired = self.render(&config)?;
+        let plan = self.plan_for(&desired).await?;
         if plan.is_empty() {
             return Ok(Applied {
                 generation: current,
@@ -302,12 +298,7 @@ impl Engine {
     fn backups_for(&self, plan: &Plan) -> Vec<Backup> {
         plan.actions
             .iter()
-            .filter_map(|a| match a {
-                Action::WriteFile { path, .. } | Action::RemoveFile { path } => {
-                    Some(Backup::take(&self.opts.root, path))
-                }
-                Action::SetHostname { .. } => None,
-            })
+            .filter_map(|a| a.file().map(|path| Backup::take(&self.opts.root, path)))
             .collect()
     }
 
@@ -340,18 +331,27 @@ impl Engine {
                     source: e.into(),
                 })
             }
+            Action::Net(a) => Ok(self.edges.apply_network(a).await?),
+            Action::Service {
+                service,
+                change: ServiceChange::Refresh,
+            } => Ok(self.edges.config_changed(*service).await?),
+            Action::Service {
+                service,
+                change: ServiceChange::Stop,
+            } => Ok(self.edges.stop(*service).await?),
         }
     }
 
     /// Reads the system back until it matches (brief retries), else fails.
     async fn verify(&self, desired: &Desired) -> Result<(), EngineError> {
-        let mut left = self.plan_for(desired);
-        for _ in 0..5 {
+        let mut left = self.plan_for(desired).await?;
+        for _ in 0..10 {
             if left.is_empty() {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
-            left = self.plan_for(desired);
+            left = self.plan_for(desired).await?;
         }
         Err(EngineError::Verify(left.lines()))
     }
@@ -366,7 +366,39 @@ impl Engine {
             b.restore(&self.opts.root)
                 .map_err(io_err(format!("restoring {}", b.path.display())))?;
         }
-        let _ = previous;
+        self.converge_to(previous).await
+    }
+
+    /// Brings the kernel and the daemons to what generation `id` wants (its
+    /// files are already in place): network actions and daemon refreshes only.
+    async fn converge_to(&mut self, id: Option<u64>) -> Result<(), EngineError> {
+        let Some(id) = id else { return Ok(()) };
+        let config =
+            config::load(&self.store.get(id)?.config, "previous").map_err(EngineError::Invalid)?;
+        let desired = self.render(&config)?;
+        let plan = self.plan_for(&desired).await?;
+        for action in plan.actions.iter().filter(|a| a.file().is_none()) {
+            if let Err(e) = self.execute(action).await {
+                tracing::error!(action = %action, error = %e, "while restoring generation {id}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the system match the generation in force (at start: links may
+    /// have changed, daemons are not running yet). Records nothing.
+    pub async fn converge(&mut self) -> Result<(), EngineError> {
+        let current = self.current_generation()?;
+        if current == 0 {
+            return Ok(());
+        }
+        let config = config::load(&self.store.get(current)?.config, "current")
+            .map_err(EngineError::Invalid)?;
+        let desired = self.render(&config)?;
+        let plan = self.plan_for(&desired).await?;
+        for action in &plan.actions {
+            self.execute(action).await?;
+        }
         Ok(())
     }
 

@@ -91,6 +91,12 @@ impl Program {
         self
     }
 
+    /// The same program with more arguments.
+    pub fn with_args(mut self, args: &[&str]) -> Self {
+        self.argv.extend(args.iter().map(OsString::from));
+        self
+    }
+
     /// Sends its output to `path` (appended).
     pub fn log_to(mut self, path: &Path) -> Self {
         self.log = Some(path.to_owned());
@@ -110,6 +116,13 @@ impl Program {
             .envs(self.env.iter().cloned())
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        // Die with sysconfd even when it is killed outright (no drop runs then).
+        // SAFETY: prctl is async-signal-safe and touches only the child.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)
+            });
+        }
         if let Some(log) = &self.log {
             let file = File::options().create(true).append(true).open(log)?;
             cmd.stdout(file.try_clone()?).stderr(file);

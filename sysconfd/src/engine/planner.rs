@@ -1,0 +1,136 @@
+//! Planning: the difference between the desired state and what the system
+//! has now, as an ordered list of actions (network, files, host name,
+//! daemons). An up-to-date system gives an empty plan.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use super::action::{Action, Plan, ServiceChange};
+use super::desired::Desired;
+use super::{Engine, EngineError};
+use crate::files::FileSpec;
+use crate::services::Service;
+use crate::{dhcp, network, ntp};
+
+impl Engine {
+    pub(super) async fn plan_for(&self, desired: &Desired) -> Result<Plan, EngineError> {
+        let mut actions = self.network_actions(desired).await?;
+        let files = self.file_actions(desired);
+        check_daemon_files(desired, &files)?;
+        actions.extend(files);
+        actions.extend(self.hostname_action(desired));
+        actions.extend(self.service_actions(desired, &actions).await);
+        Ok(Plan { actions })
+    }
+
+    async fn network_actions(&self, desired: &Desired) -> Result<Vec<Action>, EngineError> {
+        let Some(observed) = self.edges.observe_network().await? else {
+            return Ok(Vec::new());
+        };
+        let missing = network::absent_links(&desired.config.network, &observed);
+        if !missing.is_empty() {
+            return Err(EngineError::MissingLinks(missing));
+        }
+        Ok(network::plan(&desired.config.network, &observed)
+            .into_iter()
+            .map(Action::Net)
+            .collect())
+    }
+
+    fn file_actions(&self, desired: &Desired) -> Vec<Action> {
+        let root = &self.opts.root;
+        let wanted: BTreeSet<&PathBuf> = desired.paths().collect();
+        let removals = self
+            .owned_paths()
+            .into_iter()
+            .filter(|p| !wanted.contains(p) && root.path(p).exists())
+            .map(|path| Action::RemoveFile { path });
+        let writes = desired
+            .files
+            .iter()
+            .filter(|f| !f.is_current(root))
+            .map(write_action);
+        removals.chain(writes).collect()
+    }
+
+    fn hostname_action(&self, desired: &Desired) -> Option<Action> {
+        if !self.opts.set_hostname {
+            return None;
+        }
+        let want = desired.config.system.hostname.as_str();
+        let have = nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok());
+        (have.as_deref() != Some(want)).then(|| Action::SetHostname {
+            hostname: want.to_owned(),
+        })
+    }
+
+    /// A daemon is refreshed when its file changes or when it should run and
+    /// does not; stopped when no longer wanted.
+    async fn service_actions(&self, desired: &Desired, planned: &[Action]) -> Vec<Action> {
+        let mut out = Vec::new();
+        for service in Service::ALL {
+            let running = self
+                .edges
+                .service_state(service)
+                .await
+                .map(|s| s.is_running());
+            let refresh = |service| Action::Service {
+                service,
+                change: ServiceChange::Refresh,
+            };
+            match (desired.services.get(&service), running) {
+                (_, None) => {}
+                (Some(file), Some(running)) => {
+                    if !running || planned.iter().any(|a| a.file() == Some(file)) {
+                        out.push(refresh(service));
+                    }
+                }
+                (None, Some(true)) => out.push(Action::Service {
+                    service,
+                    change: ServiceChange::Stop,
+                }),
+                (None, Some(false)) => {}
+            }
+        }
+        out
+    }
+}
+
+fn write_action(f: &FileSpec) -> Action {
+    Action::WriteFile {
+        path: f.path.clone(),
+        mode: f.mode,
+        contents: f.contents.clone(),
+        secret: Desired::is_secret(&f.path),
+    }
+}
+
+/// The daemons' own checks on the files about to change: a file Kea or
+/// chrony would refuse stops the plan with their message.
+fn check_daemon_files(desired: &Desired, actions: &[Action]) -> Result<(), EngineError> {
+    for action in actions {
+        let Action::WriteFile { path, contents, .. } = action else {
+            continue;
+        };
+        match desired
+            .services
+            .iter()
+            .find(|(_, f)| *f == path)
+            .map(|(s, _)| *s)
+        {
+            Some(Service::Dhcp) => dhcp::check_contents(contents, dhcp::InterfaceCheck::Skip)
+                .map_err(|e| {
+                    EngineError::Refused(format!(
+                        "kea-dhcp4 refuses the generated configuration: {e}"
+                    ))
+                })?,
+            Some(Service::Ntp) => ntp::check_contents(contents).map_err(|e| {
+                EngineError::Refused(format!("chronyd refuses the generated configuration: {e}"))
+            })?,
+            None => {}
+        }
+    }
+    Ok(())
+}
