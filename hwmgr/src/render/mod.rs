@@ -42,6 +42,13 @@ pub const DAHDI_CHANNELS: &str = "/etc/asterisk/dahdi-channels.conf";
 /// The telbox-owned chan_dahdi settings.
 pub const CHAN_DAHDI_TELBOX: &str = "/etc/asterisk/chan_dahdi-telbox.conf";
 
+/// Tone zones built into libtonezone (dahdi-tools `zonedata.c`).
+pub const TONE_ZONES: &[&str] = &[
+    "us", "au", "fr", "nl", "uk", "fi", "es", "jp", "no", "it", "us-old", "gr", "tw", "cl", "se",
+    "be", "sg", "il", "br", "hu", "lt", "pl", "za", "pt", "ee", "mx", "in", "de", "ch", "dk", "cz",
+    "cn", "ar", "my", "th", "bg", "ve", "ph", "ru", "tr", "pa", "mo", "cr", "ae",
+];
+
 /// Errors turning the config into files for this hardware.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
@@ -64,6 +71,8 @@ pub enum RenderError {
     UnknownPortCount { card: String },
     #[error("analog card {card} follows card {absent}, which is not in the box: its channels cannot be placed")]
     AnalogAfterAbsent { card: String, absent: String },
+    #[error("tone zone `{0}` is not one libtonezone knows (dahdi_cfg would refuse defaultzone); use one of: {zones}", zones = TONE_ZONES.join(" "))]
+    UnknownToneZone(String),
     #[error("span {span} collides with span {other} (same number or overlapping channels); move the analog card's `first_span` after the digital spans")]
     Collision { span: u16, other: u16 },
 }
@@ -101,6 +110,13 @@ pub fn render(
     telephony: &Telephony,
     inventory: &Inventory,
 ) -> Result<Vec<GeneratedFile>, RenderError> {
+    if let Some(zone) = telephony
+        .tone_zone
+        .as_ref()
+        .filter(|z| !TONE_ZONES.contains(&z.as_str()))
+    {
+        return Err(RenderError::UnknownToneZone(zone.as_str().to_owned()));
+    }
     let layout = lay_out(telephony, inventory)?;
     Ok(vec![
         GeneratedFile::new(MODULES, modules::dahdi_modules(telephony, inventory)),
@@ -114,4 +130,32 @@ pub fn render(
         GeneratedFile::new(DAHDI_CHANNELS, asterisk::dahdi_channels(&layout)),
         GeneratedFile::new(CHAN_DAHDI_TELBOX, asterisk::chan_dahdi_telbox(telephony)),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_tone_zone_is_refused_before_anything_is_written() {
+        let mut tel = Telephony {
+            tone_zone: Some("fr".parse().unwrap()),
+            ..Telephony::default()
+        };
+        let files = render(&tel, &Inventory::default()).unwrap();
+        let system = &files
+            .iter()
+            .find(|f| f.path.ends_with("system.conf"))
+            .unwrap()
+            .contents;
+        assert!(
+            system.ends_with("loadzone=fr\ndefaultzone=fr\n"),
+            "{system}"
+        );
+        tel.tone_zone = Some("xx".parse().unwrap());
+        assert_eq!(
+            render(&tel, &Inventory::default()),
+            Err(RenderError::UnknownToneZone("xx".into()))
+        );
+    }
 }
