@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use appliance::dbus::PlanItem;
 use serde::Serialize;
 
+use hwmgr::render::DahdiStep;
+
 use crate::network::NetAction;
 use crate::services::Service;
 
@@ -43,6 +45,8 @@ pub enum Action {
         service: Service,
         change: ServiceChange,
     },
+    /// A step of the DAHDI sequence (modules, span types and numbers, dahdi_cfg, Asterisk).
+    Dahdi(DahdiStep),
 }
 
 impl fmt::Display for Action {
@@ -82,6 +86,7 @@ impl fmt::Display for Action {
                 service,
                 change: ServiceChange::Stop,
             } => write!(f, "stop the {service} server"),
+            Action::Dahdi(step) => write!(f, "run {step}"),
         }
     }
 }
@@ -95,6 +100,7 @@ impl Action {
             Action::RemoveFile { .. } => "remove-file",
             Action::SetHostname { .. } => "set-hostname",
             Action::Service { .. } => "service",
+            Action::Dahdi(_) => "telephony",
         }
     }
 

@@ -29,6 +29,17 @@ pub enum DesiredError {
     Ntp(#[from] ntp::NtpError),
     #[error("Berofos: {0}")]
     Berofos(#[from] hwmgr::bnfos::BnfosError),
+    #[error("telephony hardware: {0}")]
+    Detect(#[from] hwmgr::detect::DetectError),
+    #[error("telephony: {0}")]
+    Telephony(#[from] hwmgr::render::RenderError),
+}
+
+/// The DAHDI part of the desired state: the hardware found and the files for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dahdi {
+    pub inventory: hwmgr::detect::Inventory,
+    pub files: Vec<hwmgr::render::GeneratedFile>,
 }
 
 /// Where the Berofos devices are described for the `bnfos` tool (mode 0600: it holds logins).
@@ -41,6 +52,8 @@ pub struct Desired {
     pub files: Vec<FileSpec>,
     /// The daemons that must run, each with the file it reads.
     pub services: BTreeMap<Service, PathBuf>,
+    /// Present when the config declares telephony hardware.
+    pub dahdi: Option<Dahdi>,
 }
 
 impl Desired {
@@ -81,10 +94,19 @@ impl Desired {
         let chrony = ntp::render(config, &ntp::ChronyPaths::under(state_dir))?;
         services.insert(Service::Ntp, chrony.path.clone());
         files.push(chrony);
+        let dahdi = dahdi(config, root)?;
+        if let Some(d) = &dahdi {
+            files.extend(
+                d.files
+                    .iter()
+                    .map(|f| FileSpec::new(f.path.clone(), f.contents.clone(), f.mode)),
+            );
+        }
         Ok(Desired {
             config: config.clone(),
             files,
             services,
+            dahdi,
         })
     }
 
@@ -100,6 +122,17 @@ impl Desired {
 
 pub fn berofos_secret_path(name: &str) -> PathBuf {
     PathBuf::from(format!("{SECRETS_DIR}/{name}.password"))
+}
+
+/// Renders the DAHDI, Asterisk and modprobe files for the hardware found under `root`.
+fn dahdi(config: &Config, root: &Root) -> Result<Option<Dahdi>, DesiredError> {
+    let t = &config.telephony;
+    if t.card.is_empty() && t.span.is_empty() && t.port.is_empty() {
+        return Ok(None);
+    }
+    let inventory = hwmgr::detect::scan(&hwmgr::Root::new(root.dir()))?;
+    let files = hwmgr::render::render(t, &inventory)?;
+    Ok(Some(Dahdi { inventory, files }))
 }
 
 /// The config with every redacted password replaced by the stored secret.

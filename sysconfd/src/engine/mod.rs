@@ -3,6 +3,7 @@
 //! apply journal; commit-confirmed through the on-disk pending state.
 
 pub mod action;
+mod commands;
 pub mod desired;
 pub mod edges;
 pub mod journal;
@@ -340,6 +341,7 @@ impl Engine {
                 service,
                 change: ServiceChange::Stop,
             } => Ok(self.edges.stop(*service).await?),
+            Action::Dahdi(step) => commands::run(root, &step.commands()).await,
         }
     }
 

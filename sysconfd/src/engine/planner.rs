@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use super::action::{Action, Plan, ServiceChange};
 use super::desired::Desired;
 use super::{Engine, EngineError};
+use hwmgr::render::GeneratedFile;
+
 use crate::files::FileSpec;
 use crate::services::Service;
 use crate::{dhcp, network, ntp};
@@ -20,6 +22,7 @@ impl Engine {
         actions.extend(files);
         actions.extend(self.hostname_action(desired));
         actions.extend(self.service_actions(desired, &actions).await);
+        actions.extend(self.dahdi_actions(desired));
         Ok(Plan { actions })
     }
 
@@ -95,6 +98,31 @@ impl Engine {
             }
         }
         out
+    }
+}
+
+impl Engine {
+    /// The DAHDI steps the files about to change call for (none when they are current).
+    fn dahdi_actions(&self, desired: &Desired) -> Vec<Action> {
+        let Some(dahdi) = &desired.dahdi else {
+            return Vec::new();
+        };
+        let on_disk: Vec<GeneratedFile> = dahdi
+            .files
+            .iter()
+            .filter_map(|f| {
+                let contents = std::fs::read_to_string(self.opts.root.path(&f.path)).ok()?;
+                Some(GeneratedFile {
+                    path: f.path.clone(),
+                    contents,
+                    mode: f.mode,
+                })
+            })
+            .collect();
+        hwmgr::render::apply_steps(&on_disk, &dahdi.files, &dahdi.inventory)
+            .into_iter()
+            .map(Action::Dahdi)
+            .collect()
     }
 }
 
