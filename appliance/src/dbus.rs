@@ -119,4 +119,16 @@ pub trait Wizard {
 pub trait Status {
     /// JSON [`StatusReport`].
     fn status(&self) -> zbus::Result<String>;
+    /// JSON: links, addresses, routes, roles, and what differs from the configuration.
+    fn network(&self) -> zbus::Result<String>;
+    /// JSON array of DHCP leases.
+    fn leases(&self) -> zbus::Result<String>;
+    /// JSON: chronyd's tracking and sources.
+    fn ntp(&self) -> zbus::Result<String>;
+    /// JSON: the telephony cards found.
+    fn hardware(&self) -> zbus::Result<String>;
+    /// JSON: every span's alarms, counters and channels.
+    fn spans(&self) -> zbus::Result<String>;
+    /// TOML: a [telephony] section for the hardware found.
+    fn propose(&self) -> zbus::Result<String>;
 }

@@ -40,7 +40,13 @@ mod tests {
     #[test]
     fn system_paths_land_under_the_root() {
         let r = Root::new("/tmp/box");
-        assert_eq!(r.path("/etc/hostname"), PathBuf::from("/tmp/box/etc/hostname"));
-        assert_eq!(Root::system().path("/etc/hostname"), PathBuf::from("/etc/hostname"));
+        assert_eq!(
+            r.path("/etc/hostname"),
+            PathBuf::from("/tmp/box/etc/hostname")
+        );
+        assert_eq!(
+            Root::system().path("/etc/hostname"),
+            PathBuf::from("/etc/hostname")
+        );
     }
 }

@@ -50,22 +50,49 @@ pids+=($!)
 export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$work/bus/socket"
 for _ in $(seq 100); do [ -S "$work/bus/socket" ] && break; sleep 0.05; done
 
-step "sysconfd over the scratch root $work/root"
+step "simulated telephony cards under the scratch root (sysfs and /proc as the DAHDI drivers lay them out)"
 mkdir -p "$work/root"
+"$bin/dahdi-fixture" --root "$work/root" mixed
+"$bin/hwmgr" --root "$work/root" scan
+
+step "sysconfd over the scratch root $work/root"
 ip netns exec "$ns" "$bin/sysconfd" --root "$work/root" > "$work/sysconfd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 200); do "$bin/appliance" status >/dev/null 2>&1 && break; sleep 0.05; done
 "$bin/appliance" wizard discover
 
-step "plan and apply examples/minimal.toml"
-"$bin/appliance" config plan examples/minimal.toml
-"$bin/appliance" config apply examples/minimal.toml
+step "the cards sysconfd sees, and the [telephony] section it proposes for them"
+"$bin/appliance" telephony hardware
+"$bin/appliance" telephony propose > "$work/telephony.toml"
+cat "$work/telephony.toml"
+
+step "the box: examples/minimal.toml plus that telephony section; plan, then apply"
+cat examples/minimal.toml "$work/telephony.toml" > "$work/box.toml"
+"$bin/appliance" config plan "$work/box.toml"
+"$bin/appliance" config apply "$work/box.toml"
 
 step "a second apply of the same file changes nothing"
-"$bin/appliance" config apply examples/minimal.toml
+"$bin/appliance" config apply "$work/box.toml"
+
+step "the network, and the DAHDI commands sysconfd ran (recorded under the scratch root)"
+"$bin/appliance" network show
+cat "$work/root/var/log/telbox/commands.log"
+"$bin/appliance" telephony spans
+
+step "an Aastra phone (MAC 00:08:5d:...) on the LAN asks for an address"
+ip -n "$lan" link set lan0 address 00:08:5d:12:34:56
+mkdir -p "$work/phone"
+timeout 20 ip netns exec "$lan" dhclient -1 -4 -sf /bin/true -lf "$work/phone/leases" -pf "$work/phone/pid" lan0 \
+    && grep -E "fixed-address|option (routers|domain-name-servers|ntp-servers)" "$work/phone/leases" | sort -u \
+    || echo "(no lease within 20 s)"
+[ -f "$work/phone/pid" ] && kill "$(cat "$work/phone/pid")" 2>/dev/null || true
+"$bin/appliance" dhcp leases
+
+step "the box's NTP server"
+"$bin/appliance" ntp status || true
 
 step "a change applied with a 3 s confirm timeout, left unconfirmed"
-sed 's/^hostname = .*/hostname = "trial"/' examples/minimal.toml > "$work/trial.toml"
+sed 's/^hostname = .*/hostname = "trial"/' "$work/box.toml" > "$work/trial.toml"
 "$bin/appliance" config apply --confirm-timeout 3 "$work/trial.toml"
 "$bin/appliance" status
 sleep 4
@@ -75,12 +102,9 @@ step "status and history"
 "$bin/appliance" config history
 
 step "files sysconfd wrote under the scratch root"
-(cd "$work/root" && find . -type f -not -path './var/*' | sort)
+(cd "$work/root" && find etc -type f | sort)
 
-for extra in tests/demo/parts/*.sh; do
-    [ -x "$extra" ] || continue
-    # shellcheck source=/dev/null
-    . "$extra"
-done
+step "a simulated Berofos failover switch, driven by appliance berofos"
+BIN=$bin ./tests/demo/berofos.sh
 
 step "done"

@@ -4,7 +4,7 @@ pub mod bins;
 pub mod bus;
 pub mod daemon;
 pub mod dahdi_fixture;
-pub mod netns;
 pub mod dhcp_box;
 pub mod dhcp_client;
 pub mod dhcp_netns;
+pub mod netns;

@@ -395,14 +395,24 @@ fn dahdi_genconf_reads_the_fixture_like_we_do() {
 fn every_dahdi_tools_usb_entry_resolves_to_the_same_driver() {
     const USB_PM: &str = "/usr/share/perl5/Dahdi/Hardware/USB.pm";
     let Ok(text) = std::fs::read_to_string(USB_PM) else {
-        eprintln!("\n!!!!!!!! SKIPPED: {USB_PM} is absent; run `make deps` (package dahdi) !!!!!!!!\n");
+        eprintln!(
+            "\n!!!!!!!! SKIPPED: {USB_PM} is absent; run `make deps` (package dahdi) !!!!!!!!\n"
+        );
         return;
     };
     let entries = pci_pm_entries(&text);
-    assert!(entries.len() >= 18, "parsed only {} rows of {USB_PM}", entries.len());
+    assert!(
+        entries.len() >= 18,
+        "parsed only {} rows of {USB_PM}",
+        entries.len()
+    );
     for (key, driver, desc) in &entries {
-        let entry = catalog::lookup_usb(key.parse().unwrap()).unwrap_or_else(|| panic!("{key} missing"));
-        assert_eq!((entry.driver.name(), entry.description), (driver.as_str(), desc.as_str()));
+        let entry =
+            catalog::lookup_usb(key.parse().unwrap()).unwrap_or_else(|| panic!("{key} missing"));
+        assert_eq!(
+            (entry.driver.name(), entry.description),
+            (driver.as_str(), desc.as_str())
+        );
     }
     assert_eq!(entries.len(), catalog::USB_TABLE.len());
 }

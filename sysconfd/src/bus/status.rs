@@ -61,4 +61,39 @@ impl StatusIface {
             .insert("services".into(), services_section(&engine).await);
         Ok(serde_json::to_string(&report).unwrap_or_default())
     }
+
+    /// JSON: links, addresses, routes, roles, and what differs from the configuration.
+    async fn network(&self) -> Result<String, BusError> {
+        let view = self.shared.engine.lock().await.network_view().await?;
+        Ok(view.to_string())
+    }
+
+    /// JSON array of the DHCP server's leases: ip, mac, vendor, hostname, expires.
+    async fn leases(&self) -> Result<String, BusError> {
+        Ok(to_json(&self.shared.engine.lock().await.leases()?))
+    }
+
+    /// JSON: chronyd's tracking and sources.
+    async fn ntp(&self) -> Result<String, BusError> {
+        Ok(to_json(&self.shared.engine.lock().await.ntp_status()?))
+    }
+
+    /// JSON: the telephony cards found (PCI/USB, driver, spans).
+    async fn hardware(&self) -> Result<String, BusError> {
+        Ok(to_json(&self.shared.engine.lock().await.hardware()?))
+    }
+
+    /// JSON: every span's alarms, counters and channels.
+    async fn spans(&self) -> Result<String, BusError> {
+        Ok(to_json(&self.shared.engine.lock().await.spans()?))
+    }
+
+    /// TOML: a [telephony] section for the hardware found (nothing is applied).
+    async fn propose(&self) -> Result<String, BusError> {
+        Ok(self.shared.engine.lock().await.propose()?)
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }

@@ -62,11 +62,27 @@ fn discover_nics() -> Vec<NicInfo> {
     nics
 }
 
+/// A card as the wizard lists it: where it sits, what it is, how many spans.
+fn card_summary(card: hwmgr::detect::Card) -> serde_json::Value {
+    serde_json::json!({
+        "location": card.location().to_string(),
+        "driver": card.driver().name(),
+        "description": card.description(),
+        "spans": card.span_count(),
+    })
+}
+
 #[interface(name = "org.telbox.Sysconfd1.Wizard")]
 impl WizardIface {
     /// JSON {"interfaces": [{name, mac, operstate, mtu}], "cards": [...]}.
     async fn discover(&self) -> String {
-        let doc = serde_json::json!({ "interfaces": discover_nics(), "cards": [] });
+        let cards = self.shared.engine.lock().await.hardware().ok();
+        let cards: Vec<serde_json::Value> = cards
+            .into_iter()
+            .flat_map(|inv| inv.cards)
+            .map(card_summary)
+            .collect();
+        let doc = serde_json::json!({ "interfaces": discover_nics(), "cards": cards });
         doc.to_string()
     }
 

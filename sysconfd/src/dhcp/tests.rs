@@ -50,7 +50,10 @@ fn voip_subnet_pool_is_for_known_phones_with_the_gateway_as_router() {
     let d = &v["Dhcp4"];
     assert_eq!(d["interfaces-config"]["interfaces"], json!(["eth0"]));
     assert_eq!(d["interfaces-config"]["dhcp-socket-type"], "raw");
-    assert_eq!(d["interfaces-config"]["service-sockets-retry-wait-time"], 5000);
+    assert_eq!(
+        d["interfaces-config"]["service-sockets-retry-wait-time"],
+        5000
+    );
     assert_eq!(d["authoritative"], true);
     assert_eq!(d["valid-lifetime"], 86400);
     let s = &d["subnet4"][0];

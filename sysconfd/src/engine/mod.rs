@@ -9,6 +9,7 @@ pub mod edges;
 pub mod journal;
 pub mod pending;
 mod planner;
+mod views;
 
 use std::io;
 use std::path::PathBuf;

@@ -8,6 +8,7 @@ mod bus;
 mod configcmd;
 mod statuscmd;
 mod validate;
+mod views;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +42,18 @@ enum Command {
     /// What the first-boot wizard uses: discover hardware, complete once.
     #[command(subcommand)]
     Wizard(WizardCommand),
+    /// The box's network as the kernel has it, and what differs from the configuration.
+    #[command(subcommand)]
+    Network(NetworkCommand),
+    /// The DHCP server for the phones.
+    #[command(subcommand)]
+    Dhcp(DhcpCommand),
+    /// The NTP server (chrony).
+    #[command(subcommand)]
+    Ntp(NtpCommand),
+    /// DAHDI telephony cards and spans.
+    #[command(subcommand)]
+    Telephony(TelephonyCommand),
     /// Drive Berofos failover switches directly: scan, status, set-mode, kick (no daemon needed).
     #[command(subcommand)]
     Berofos(berofos::BerofosCommand),
@@ -94,6 +107,54 @@ enum ConfigCommand {
 }
 
 #[derive(Subcommand)]
+enum NetworkCommand {
+    /// Links (role, state, MTU, MAC, addresses), routes, and what differs from the configuration.
+    Show {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DhcpCommand {
+    /// Current leases: address, MAC, phone vendor, host name, expiry.
+    Leases {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum NtpCommand {
+    /// Sync state and sources of the box's chronyd.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TelephonyCommand {
+    /// Telephony cards found (like dahdi_hardware).
+    Hardware {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Span status: alarms (RED, YELLOW, BLUE…), counters, channels.
+    Spans {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A [telephony] section for the hardware found, to paste into appliance.toml (nothing is applied).
+    Propose,
+}
+
+#[derive(Subcommand)]
 enum WizardCommand {
     /// List network interfaces and telephony cards (JSON).
     Discover,
@@ -129,5 +190,11 @@ fn main() -> ExitCode {
         Command::Wizard(WizardCommand::Discover) => bus::run(statuscmd::discover()),
         Command::Wizard(WizardCommand::Complete { file }) => bus::run(statuscmd::complete(file)),
         Command::Berofos(command) => berofos::run(command),
+        Command::Network(NetworkCommand::Show { json }) => bus::run(views::network(json)),
+        Command::Dhcp(DhcpCommand::Leases { json }) => bus::run(views::leases(json)),
+        Command::Ntp(NtpCommand::Status { json }) => bus::run(views::ntp(json)),
+        Command::Telephony(TelephonyCommand::Hardware { json }) => bus::run(views::hardware(json)),
+        Command::Telephony(TelephonyCommand::Spans { json }) => bus::run(views::spans(json)),
+        Command::Telephony(TelephonyCommand::Propose) => bus::run(views::propose()),
     }
 }

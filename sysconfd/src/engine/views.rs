@@ -1,0 +1,81 @@
+//! Read-only views of the system for `appliance network|dhcp|ntp|telephony`:
+//! read fresh each time, never from a cache.
+
+use serde_json::{json, Value};
+
+use super::{Engine, EngineError};
+use crate::{dhcp, network, ntp};
+
+impl Engine {
+    fn hw_root(&self) -> hwmgr::Root {
+        hwmgr::Root::new(self.opts.root.dir())
+    }
+
+    fn current(&self) -> Option<appliance::config::Config> {
+        appliance::config::load(&self.current_config().ok()?, "current").ok()
+    }
+
+    /// Links, addresses and routes as the kernel has them, each managed link's
+    /// role, and what differs from the configuration in force.
+    pub async fn network_view(&self) -> Result<Value, EngineError> {
+        let Some(observed) = self.edges.observe_network().await? else {
+            return Ok(json!({ "managed": false }));
+        };
+        let config = self.current();
+        let roles: serde_json::Map<String, Value> = config
+            .iter()
+            .flat_map(|c| {
+                c.network
+                    .links()
+                    .map(|l| (l.name.to_string(), json!(l.role)))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let differs: Vec<String> = config
+            .map(|c| {
+                network::plan(&c.network, &observed)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(
+            json!({ "managed": true, "links": observed.links, "routes": observed.routes, "roles": roles, "differs": differs }),
+        )
+    }
+
+    pub fn leases(&self) -> Result<Vec<dhcp::Lease>, EngineError> {
+        let paths = dhcp::KeaPaths::under(&self.opts.state_dir);
+        dhcp::leases(&paths.lease_file)
+            .map_err(|e| EngineError::Refused(format!("reading the DHCP leases: {e}")))
+    }
+
+    pub fn ntp_status(&self) -> Result<ntp::NtpStatus, EngineError> {
+        let paths = ntp::ChronyPaths::under(&self.opts.state_dir);
+        ntp::status(&paths.socket())
+            .map_err(|e| EngineError::Refused(format!("asking chronyd: {e}")))
+    }
+
+    pub fn hardware(&self) -> Result<hwmgr::detect::Inventory, EngineError> {
+        hwmgr::detect::scan(&self.hw_root())
+            .map_err(|e| EngineError::Refused(format!("scanning telephony hardware: {e}")))
+    }
+
+    pub fn spans(&self) -> Result<Vec<hwmgr::status::SpanStatus>, EngineError> {
+        hwmgr::status::read_spans(&self.hw_root())
+            .map_err(|e| EngineError::Refused(format!("reading span status: {e}")))
+    }
+
+    /// A `[telephony]` section for the hardware found, as TOML.
+    pub fn propose(&self) -> Result<String, EngineError> {
+        let proposal = hwmgr::propose::propose(&self.hardware()?);
+        #[derive(serde::Serialize)]
+        struct Section<'a> {
+            telephony: &'a appliance::config::telephony::Telephony,
+        }
+        toml::to_string(&Section {
+            telephony: &proposal,
+        })
+        .map_err(|e| EngineError::Refused(e.to_string()))
+    }
+}
