@@ -8,7 +8,8 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 DEB_PACKAGES := dbus libudev-dev pkg-config kea-dhcp4-server chrony dahdi iproute2 \
-	nftables isc-dhcp-client ifupdown keepalived util-linux procps
+	nftables isc-dhcp-client ifupdown keepalived util-linux procps \
+	iputils-ping hyperfine
 BINARIES := appliance sysconfd hwmgr
 
 .PHONY: all deps build test demo bench docs fmt lint clean

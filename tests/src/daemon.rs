@@ -22,11 +22,28 @@ pub struct Sysconfd {
     pub log: PathBuf,
     bus_address: String,
     env: Vec<(String, String)>,
+    /// A named network namespace to run in; a fresh private one when absent.
+    netns: Option<String>,
 }
 
 impl Sysconfd {
     /// Starts sysconfd on `bus`, over `root`, and waits until it owns its name.
     pub fn start(bus: &PrivateBus, root: &Path, env: &[(&str, &str)]) -> Sysconfd {
+        Self::launch(bus, root, env, None)
+    }
+
+    /// Starts sysconfd inside the named network namespace `netns` (which the
+    /// test has wired), so other namespaces can reach the box.
+    pub fn start_in(bus: &PrivateBus, root: &Path, netns: &str) -> Sysconfd {
+        Self::launch(bus, root, &[], Some(netns.to_owned()))
+    }
+
+    fn launch(
+        bus: &PrivateBus,
+        root: &Path,
+        env: &[(&str, &str)],
+        netns: Option<String>,
+    ) -> Sysconfd {
         let state_dir = root.join("var/lib/telbox");
         let log = root.with_extension("sysconfd.log");
         let env = env
@@ -40,6 +57,7 @@ impl Sysconfd {
             log,
             bus_address: bus.address.clone(),
             env,
+            netns,
         };
         d.spawn();
         d
@@ -53,9 +71,19 @@ impl Sysconfd {
             .open(&self.log)
             .expect("log file");
         let script = format!("{DEFAULT_LINKS}; exec \"$0\" \"$@\"");
-        let mut cmd = Command::new("unshare");
-        cmd.args(["--net", "--", "sh", "-c", &script])
-            .arg(bin("sysconfd"))
+        let mut cmd = match &self.netns {
+            Some(name) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", name]);
+                c
+            }
+            None => {
+                let mut c = Command::new("unshare");
+                c.args(["--net", "--", "sh", "-c", &script]);
+                c
+            }
+        };
+        cmd.arg(bin("sysconfd"))
             .arg("--root")
             .arg(&self.root)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &self.bus_address)

@@ -19,11 +19,54 @@ pub async fn plan(file: PathBuf, json: bool) -> CallResult {
     } else {
         print!("{text}");
         let report: PlanReport = serde_json::from_str(&report).unwrap_or_default();
-        for w in report.warnings {
+        let session = session_warning(&report);
+        for w in report.warnings.iter().chain(session.as_ref()) {
             eprintln!("WARNING: {w}");
         }
     }
     Ok(())
+}
+
+/// The box's address this SSH session arrives on (`SSH_CONNECTION`'s third field).
+fn session_address() -> Option<String> {
+    let conn = std::env::var("SSH_CONNECTION").ok()?;
+    conn.split_whitespace().nth(2).map(str::to_owned)
+}
+
+/// A loud warning when the plan takes away the address this session arrives on.
+fn session_warning(report: &PlanReport) -> Option<String> {
+    let local = session_address()?;
+    let cut = report.actions.iter().find(|a| {
+        a.kind == "network" && a.summary.starts_with(&format!("remove address {local}/"))
+    })?;
+    Some(format!(
+        "this plan removes {local}, the address your session arrives on ({}); apply it with --confirm-timeout so it comes back if you are cut off",
+        cut.summary
+    ))
+}
+
+/// From a remote session, network changes default to commit-confirmed.
+async fn remote_confirm_default(
+    proxy: &appliance::dbus::ConfigProxy<'_>,
+    text: &str,
+    asked: u32,
+) -> Result<u32, CallError> {
+    const REMOTE_CONFIRM_S: u32 = 120;
+    if asked > 0 || session_address().is_none() {
+        return Ok(asked);
+    }
+    let (_, report) = proxy.plan(text).await?;
+    let report: PlanReport = serde_json::from_str(&report).unwrap_or_default();
+    if let Some(w) = session_warning(&report) {
+        eprintln!("WARNING: {w}");
+    }
+    if !report.actions.iter().any(|a| a.kind == "network") {
+        return Ok(0);
+    }
+    eprintln!(
+        "remote session: network changes are applied with a {REMOTE_CONFIRM_S} s confirm window; keep them with `appliance config confirm` (or pass --confirm-timeout)"
+    );
+    Ok(REMOTE_CONFIRM_S)
 }
 
 pub async fn apply(
@@ -38,7 +81,9 @@ pub async fn apply(
         Some(b) => b,
         None => proxy.current_generation().await?,
     };
-    let generation = proxy.apply(&read(&file)?, base, confirm_timeout).await?;
+    let text = read(&file)?;
+    let confirm_timeout = remote_confirm_default(&proxy, &text, confirm_timeout).await?;
+    let generation = proxy.apply(&text, base, confirm_timeout).await?;
     if json {
         println!(
             "{}",

@@ -1,0 +1,115 @@
+//! Commit-confirmed over a real link: a config that takes away the address
+//! the admin reaches the box on, applied without a confirm, comes back by
+//! itself and the box is reachable again.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use telbox_tests::bus::PrivateBus;
+use telbox_tests::daemon::{shared_file, text, Sysconfd};
+use telbox_tests::netns::Netns;
+
+const MANAGED: &str = r#"
+[system]
+hostname = "telbox"
+domain = "example.com"
+
+[[network.interface]]
+name = "eth0"
+role = "voip"
+address = "192.0.2.10/24"
+"#;
+
+/// Whether the admin's namespace gets an answer from the box's address.
+fn reachable(admin: &Netns) -> bool {
+    admin
+        .command("ping")
+        .args(["-c", "1", "-W", "1", "192.0.2.10"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+#[test]
+fn removing_the_management_address_without_confirm_is_rolled_back() {
+    let boxns = Netns::create();
+    let admin = Netns::create();
+    boxns.veth("eth0", "admin0");
+    boxns.ip(&["link", "set", "admin0", "netns", admin.name()]);
+    admin.ip(&["address", "add", "192.0.2.100/24", "dev", "admin0"]);
+    admin.ip(&["link", "set", "admin0", "up"]);
+
+    let bus = PrivateBus::with_project_policy();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let d = Sysconfd::start_in(&bus, &root, boxns.name());
+    let good = shared_file(dir.path(), "good.toml", MANAGED);
+    let lockout = shared_file(
+        dir.path(),
+        "lockout.toml",
+        &MANAGED.replace("192.0.2.10/24", "198.51.100.10/24"),
+    );
+
+    let out = d.appliance(&["config", "apply", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let up = Instant::now();
+    while !reachable(&admin) {
+        assert!(
+            up.elapsed() < Duration::from_secs(5),
+            "the box does not answer on its management address"
+        );
+    }
+
+    // From an SSH session arriving on 192.0.2.10, the plan says so loudly.
+    let out = Command::new(telbox_tests::bins::bin("appliance"))
+        .args(["config", "plan", lockout.to_str().unwrap()])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env("SSH_CONNECTION", "192.0.2.100 50022 192.0.2.10 22")
+        .output()
+        .unwrap();
+    assert!(
+        text(&out).contains("remove address 192.0.2.10/24"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out)
+            .contains("WARNING: this plan removes 192.0.2.10, the address your session arrives on"),
+        "{}",
+        text(&out)
+    );
+    let start = Instant::now();
+    let out = d.appliance(&[
+        "config",
+        "apply",
+        "--confirm-timeout",
+        "3",
+        lockout.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        !reachable(&admin),
+        "the lock-out config should cut the admin off"
+    );
+
+    while !reachable(&admin) {
+        assert!(
+            start.elapsed() < Duration::from_secs(8),
+            "the box did not come back; log:\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let addrs = Command::new("ip")
+        .args(["-n", boxns.name(), "-4", "-o", "address", "show", "eth0"])
+        .output()
+        .unwrap();
+    let addrs = String::from_utf8_lossy(&addrs.stdout);
+    assert!(
+        addrs.contains("192.0.2.10/24") && !addrs.contains("198.51.100.10"),
+        "{addrs}"
+    );
+    let history = d.appliance(&["config", "history", "--json"]);
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(history[0]["outcome"], "rolled-back", "{history}");
+}
