@@ -19,6 +19,7 @@ LINKS=${LINKS:-50}
 RUNS=${RUNS:-5}
 TARGET=${CARGO_TARGET_DIR:-target}
 NET_APPLY=${NET_APPLY:-$TARGET/release/net-apply}
+SYSCONFD=${SYSCONFD:-$TARGET/release/sysconfd}
 
 [ "$(id -u)" = 0 ] || { echo "network.sh: needs root (network namespaces)" >&2; exit 1; }
 [ -x "$NET_APPLY" ] || cargo build -q --release -p telbox-tests --bin net-apply
@@ -106,6 +107,14 @@ for ((r = 0; r < RUNS; r++)); do
     ip netns del "$ns"
 
     fresh_namespace
+    SAMPLES[sysconfd]+="$(time_us ip netns exec "$ns" "$SYSCONFD" --root "$WORK/root-$r" --services none apply --once --config "$WORK/appliance.toml") "
+    check_applied "$ns" "sysconfd apply --once"
+    sleep 1
+    SAMPLES[sysconfd_noop]+="$(OUT="$WORK/sysconfd-noop.txt" time_us ip netns exec "$ns" "$SYSCONFD" --root "$WORK/root-$r" --services none apply --once --config "$WORK/appliance.toml") "
+    grep -q "nothing to do" "$WORK/sysconfd-noop.txt" || { echo "network.sh: sysconfd re-apply planned changes" >&2; exit 1; }
+    ip netns del "$ns"
+
+    fresh_namespace
     SAMPLES[ip]+="$(time_us ip netns exec "$ns" ip -batch "$WORK/ip.batch") "
     check_applied "$ns" "ip -batch"
     ip netns del "$ns"
@@ -119,6 +128,7 @@ done
 
 med() { tr ' ' '\n' <<<"${SAMPLES[$1]}" | grep . | median; }
 ours=$(med telbox) ip_us=$(med ip) ifup_us=$(med ifupdown) noop=$(med noop)
+whole=$(med sysconfd) whole_noop=$(med sysconfd_noop)
 noop_inside=$(med noop_inside) entry=$(med entry)
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
@@ -126,9 +136,13 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 echo "network apply: $LINKS veth links, each address + MTU + route; median of $RUNS runs, fresh namespace each"
 printf '  %-34s %10s %14s\n' "method" "time (ms)" "vs ip -batch"
 printf '  %-34s %10s %14s\n' "telbox (netlink, plan + verify)" "$(ms "$ours")" "$(ratio "$ours" "$ip_us")"
+printf '  %-34s %10s %14s\n' "sysconfd apply --once (all of it)" "$(ms "$whole")" "$(ratio "$whole" "$ip_us")"
 printf '  %-34s %10s %14s\n' "ip -batch" "$(ms "$ip_us")" "1.00x"
 printf '  %-34s %10s %14s\n' "ifupdown ifup -a --no-scripts" "$(ms "$ifup_us")" "$(ratio "$ifup_us" "$ip_us")"
 printf '  %-34s %10s %14s\n' "telbox no-op re-apply" "$(ms "$noop")" "$(ratio "$noop" "$ip_us")"
+printf '  %-34s %10s %14s\n' "sysconfd no-op re-apply" "$(ms "$whole_noop")" "$(ratio "$whole_noop" "$ip_us")"
 printf '  %-34s %10s\n' "(ip netns exec true: entry cost)" "$(ms "$entry")"
-echo "  ifupdown / telbox: $(ratio "$ifup_us" "$ours")"
+echo "  ifupdown / telbox: $(ratio "$ifup_us" "$ours"); ifupdown / sysconfd: $(ratio "$ifup_us" "$whole")"
+echo "  sysconfd apply --once also validates, records the generation (SQLite), journals, writes and fsyncs"
+echo "  the config and host files, checks chrony.conf with chronyd -p and verifies by reading the kernel back"
 echo "  no-op re-apply inside the process (netlink connect, dumps, plan): $(ms "$noop_inside") ms, empty plan"

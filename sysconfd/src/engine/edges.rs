@@ -69,6 +69,14 @@ impl Edges {
         }
     }
 
+    /// Applies a run of network actions, like changes sent together.
+    pub async fn apply_network_all(&self, actions: &[NetAction]) -> Result<(), EdgeError> {
+        match &self.net {
+            Some(n) => Ok(n.apply_all(actions).await?),
+            None => Ok(()),
+        }
+    }
+
     /// Whether `service` runs (true when sysconfd does not manage daemons).
     pub async fn is_running(&self, service: Service) -> bool {
         match &self.services {

@@ -62,6 +62,17 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> EngineError {
     move |source| EngineError::Io { what, source }
 }
 
+/// The network actions at the start of `actions`, up to the first other one.
+fn network_run(actions: &[Action]) -> Vec<crate::network::NetAction> {
+    actions
+        .iter()
+        .map_while(|a| match a {
+            Action::Net(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// How the engine finds the machine.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -304,13 +315,31 @@ impl Engine {
             .collect()
     }
 
+    /// Runs the plan in order. A run of network actions goes to the kernel
+    /// together (one round trip per kind of change); the journal makes that
+    /// safe, since an undo converges the network to the previous generation.
     async fn run_and_verify(&mut self, plan: &Plan, desired: &Desired) -> Result<(), EngineError> {
-        for (index, action) in plan.actions.iter().enumerate() {
-            if self.opts.fault_abort_at == Some(index) {
-                eprintln!("sysconfd: fault injection: aborting before action {index}: {action}");
+        let mut index = 0;
+        while index < plan.actions.len() {
+            let run = network_run(&plan.actions[index..]);
+            let len = run.len().max(1);
+            if let Some(at) = self
+                .opts
+                .fault_abort_at
+                .filter(|k| (index..index + len).contains(k))
+            {
+                eprintln!(
+                    "sysconfd: fault injection: aborting before action {at}: {}",
+                    plan.actions[at]
+                );
                 std::process::abort();
             }
-            self.execute(action).await?;
+            if run.is_empty() {
+                self.execute(&plan.actions[index]).await?;
+            } else {
+                self.edges.apply_network_all(&run).await?;
+            }
+            index += len;
         }
         self.verify(desired).await
     }
