@@ -1,0 +1,127 @@
+//! The DHCP and NTP servers end to end through sysconfd: apply over the bus,
+//! sysconfd runs the real kea-dhcp4 and chronyd, real dhclients ask for
+//! addresses from another namespace, and `appliance dhcp leases` /
+//! `appliance ntp status` show what the daemons know.
+
+use std::time::Duration;
+
+use telbox_tests::bins::require_root;
+use telbox_tests::bus::PrivateBus;
+use telbox_tests::daemon::{shared_file, text, Sysconfd};
+use telbox_tests::dhcp_client::{dhclient, ClientSpec};
+use telbox_tests::dhcp_netns::{veth, Netns};
+
+const PHONE: &str = "00:08:5d:11:22:33";
+const PC: &str = "02:00:00:aa:bb:cc";
+
+fn config(unknown_clients: bool, pool_end: &str) -> String {
+    format!(
+        r#"
+[system]
+hostname = "telbox"
+domain = "example.com"
+
+[dns]
+nameservers = ["10.77.0.1"]
+
+[[network.interface]]
+name = "eth0"
+role = "voip"
+address = "10.77.0.1/24"
+gateway = "10.77.0.254"
+
+[dhcp]
+enabled = true
+pool_start = "10.77.0.100"
+pool_end = "{pool_end}"
+unknown_clients = {unknown_clients}
+
+[ntp]
+local_stratum = 10
+"#
+    )
+}
+
+fn leases(d: &Sysconfd) -> Vec<serde_json::Value> {
+    let out = d.appliance(&["dhcp", "leases", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn lease_for<'a>(leases: &'a [serde_json::Value], mac: &str) -> Option<&'a serde_json::Value> {
+    leases.iter().find(|l| l["mac"] == mac)
+}
+
+#[test]
+fn phones_lease_through_sysconfd_and_leases_survive_a_pool_change() {
+    require_root("DHCP through sysconfd");
+    let boxns = Netns::new();
+    let lan = Netns::new();
+    veth(&boxns, "eth0", &lan, "lan0");
+    let bus = PrivateBus::with_project_policy();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let d = Sysconfd::start_in(&bus, &root, &boxns.name);
+
+    let known_only = shared_file(dir.path(), "known.toml", &config(false, "10.77.0.150"));
+    let out = d.appliance(&["config", "apply", known_only.to_str().unwrap()]);
+    assert!(out.status.success(), "{}\n{}", text(&out), d.log_text());
+
+    let spec = |mac, secs| ClientSpec {
+        iface: "lan0",
+        mac,
+        vendor_class: None,
+        timeout: Duration::from_secs(secs),
+    };
+    let phone = dhclient(&lan, &dir.path().join("phone"), &spec(PHONE, 15))
+        .expect("the phone gets an address");
+    let phone_ip = phone.get("new_ip_address").unwrap().to_owned();
+    assert!(
+        phone_ip.starts_with("10.77.0.1"),
+        "{phone_ip} is not from the pool"
+    );
+    assert_eq!(phone.get("new_routers"), Some("10.77.0.254"));
+    assert_eq!(phone.get("new_ntp_servers"), Some("10.77.0.1"));
+    assert!(
+        dhclient(&lan, &dir.path().join("pc"), &spec(PC, 4)).is_none(),
+        "a PC got an address while unknown_clients = false"
+    );
+
+    let everyone = shared_file(dir.path(), "everyone.toml", &config(true, "10.77.0.150"));
+    let out = d.appliance(&["config", "apply", everyone.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let pc = dhclient(&lan, &dir.path().join("pc"), &spec(PC, 15))
+        .expect("the PC gets an address once unknown clients are allowed");
+    assert!(pc.get("new_ip_address").is_some());
+
+    let before = leases(&d);
+    let phone_lease = lease_for(&before, PHONE)
+        .expect("the phone's lease is listed")
+        .clone();
+    assert_eq!(phone_lease["ip"], phone_ip.as_str());
+    assert_eq!(phone_lease["vendor"], "aastra");
+    assert!(lease_for(&before, PC).is_some(), "{before:?}");
+
+    let wider = shared_file(dir.path(), "wider.toml", &config(true, "10.77.0.199"));
+    let out = d.appliance(&["config", "apply", wider.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let after = leases(&d);
+    let kept = lease_for(&after, PHONE).expect("the phone's lease survived the pool change");
+    assert_eq!(kept["ip"], phone_ip.as_str());
+    assert!(kept["expires"].as_u64() >= phone_lease["expires"].as_u64());
+    let again =
+        dhclient(&lan, &dir.path().join("phone"), &spec(PHONE, 15)).expect("the phone renews");
+    assert_eq!(again.get("new_ip_address"), Some(phone_ip.as_str()));
+
+    let out = d.appliance(&["ntp", "status", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let ntp: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        ntp.get("tracking").is_some() && ntp.get("sources").is_some(),
+        "{ntp}"
+    );
+    let status = d.appliance(&["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["sections"]["services"]["dhcp"], "active", "{status}");
+    assert_eq!(status["sections"]["services"]["ntp"], "active", "{status}");
+}
