@@ -42,6 +42,31 @@ local_stratum = 10
     )
 }
 
+const DHCP_CLIENT_BOX: &str = r#"
+[system]
+hostname = "branch"
+domain = "example.com"
+
+[[network.interface]]
+name = "lan0"
+role = "voip"
+method = "dhcp"
+"#;
+
+/// The address `appliance network show` reports leased on lan0 (waits up to 20 s).
+fn wait_for_lease(d: &Sysconfd) -> Option<String> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        let out = d.appliance(&["network", "show", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if let Some(addr) = v["dhcp_leases"]["lan0"]["address"].as_str() {
+            return Some(addr.split('/').next().unwrap_or(addr).to_owned());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    None
+}
+
 fn leases(d: &Sysconfd) -> Vec<serde_json::Value> {
     let out = d.appliance(&["dhcp", "leases", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -112,6 +137,35 @@ fn phones_lease_through_sysconfd_and_leases_survive_a_pool_change() {
     let again =
         dhclient(&lan, &dir.path().join("phone"), &spec(PHONE, 15)).expect("the phone renews");
     assert_eq!(again.get("new_ip_address"), Some(phone_ip.as_str()));
+
+    // A second telbox on the LAN takes its address by DHCP from the first.
+    let lan_bus = PrivateBus::with_project_policy();
+    let lan_root = dir.path().join("lan-root");
+    let client_box = Sysconfd::start_in(&lan_bus, &lan_root, &lan.name);
+    let dhcp_box = shared_file(dir.path(), "dhcp-box.toml", DHCP_CLIENT_BOX);
+    let out = client_box.appliance(&["config", "apply", dhcp_box.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out),
+        client_box.log_text()
+    );
+    let leased = wait_for_lease(&client_box)
+        .unwrap_or_else(|| panic!("no DHCP lease on lan0; log:\n{}", client_box.log_text()));
+    assert!(leased.starts_with("10.77.0."), "{leased}");
+    let addrs = String::from_utf8_lossy(&lan.ip(&["-4", "-o", "address", "show", "lan0"]).stdout)
+        .into_owned();
+    assert!(
+        addrs.contains(&leased),
+        "the lease {leased} is not on lan0: {addrs}"
+    );
+    let out = client_box.appliance(&["config", "plan", "--json", dhcp_box.to_str().unwrap()]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        plan["actions"],
+        serde_json::json!([]),
+        "a leased DHCP link must plan nothing"
+    );
 
     let out = d.appliance(&["ntp", "status", "--json"]);
     assert!(out.status.success(), "{}", text(&out));

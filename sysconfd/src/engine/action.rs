@@ -47,6 +47,8 @@ pub enum Action {
     },
     /// A step of the DAHDI sequence (modules, span types and numbers, dahdi_cfg, Asterisk).
     Dahdi(DahdiStep),
+    /// Start or stop the supervised DHCP client of a `method = "dhcp"` link.
+    DhcpClient { link: String, run: bool },
 }
 
 impl fmt::Display for Action {
@@ -87,6 +89,8 @@ impl fmt::Display for Action {
                 change: ServiceChange::Stop,
             } => write!(f, "stop the {service} server"),
             Action::Dahdi(step) => write!(f, "run {step}"),
+            Action::DhcpClient { link, run: true } => write!(f, "start the DHCP client on {link}"),
+            Action::DhcpClient { link, run: false } => write!(f, "stop the DHCP client on {link}"),
         }
     }
 }
@@ -101,6 +105,7 @@ impl Action {
             Action::SetHostname { .. } => "set-hostname",
             Action::Service { .. } => "service",
             Action::Dahdi(_) => "telephony",
+            Action::DhcpClient { .. } => "network",
         }
     }
 

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::dhcp_clients::DhcpClients;
 use crate::dhcp::KeaPaths;
 use crate::network::{NetAction, NetError, NetState, Netlink};
 use crate::ntp::ChronyPaths;
@@ -26,6 +27,8 @@ pub enum ServicesMode {
 pub struct Edges {
     pub net: Option<Netlink>,
     pub services: Option<Services>,
+    /// Present when sysconfd runs processes (not with `--services none`).
+    pub dhcp_clients: Option<DhcpClients>,
 }
 
 impl Edges {
@@ -52,7 +55,12 @@ impl Edges {
                 &kea,
             )),
         };
-        Ok(Edges { net, services })
+        let dhcp_clients = (mode != ServicesMode::None).then(|| DhcpClients::new(state_dir));
+        Ok(Edges {
+            net,
+            services,
+            dhcp_clients,
+        })
     }
 
     pub async fn observe_network(&self) -> Result<Option<NetState>, EdgeError> {

@@ -5,6 +5,7 @@
 pub mod action;
 mod commands;
 pub mod desired;
+pub mod dhcp_clients;
 pub mod edges;
 pub mod journal;
 pub mod pending;
@@ -372,6 +373,21 @@ impl Engine {
                 change: ServiceChange::Stop,
             } => Ok(self.edges.stop(*service).await?),
             Action::Dahdi(step) => commands::run(root, &step.commands()).await,
+            Action::DhcpClient { link, run } => self.dhcp_client(link, *run),
+        }
+    }
+
+    fn dhcp_client(&self, link: &str, run: bool) -> Result<(), EngineError> {
+        let Some(clients) = &self.edges.dhcp_clients else {
+            return Ok(());
+        };
+        if run {
+            clients
+                .start(link)
+                .map_err(io_err(format!("starting the DHCP client on {link}")))
+        } else {
+            clients.stop(link);
+            Ok(())
         }
     }
 

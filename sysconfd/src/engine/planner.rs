@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use super::action::{Action, Plan, ServiceChange};
 use super::desired::Desired;
 use super::{Engine, EngineError};
+use appliance::config::network::Method;
 use hwmgr::render::GeneratedFile;
 
 use crate::files::FileSpec;
@@ -22,6 +23,7 @@ impl Engine {
         actions.extend(files);
         actions.extend(self.hostname_action(desired));
         actions.extend(self.service_actions(desired, &actions).await);
+        actions.extend(self.dhcp_client_actions(desired));
         actions.extend(self.dahdi_actions(desired));
         Ok(Plan { actions })
     }
@@ -102,6 +104,41 @@ impl Engine {
 }
 
 impl Engine {
+    /// A client for each managed `method = "dhcp"` link; none for the others.
+    fn dhcp_client_actions(&self, desired: &Desired) -> Vec<Action> {
+        let Some(clients) = &self.edges.dhcp_clients else {
+            return Vec::new();
+        };
+        let running = clients.links();
+        let net = &desired.config.network;
+        let unmanaged: Vec<&str> = net
+            .interface
+            .iter()
+            .filter(|i| !i.managed)
+            .map(|i| i.name.as_str())
+            .collect();
+        let wanted: Vec<String> = net
+            .links()
+            .filter(|l| l.method == Method::Dhcp && !unmanaged.contains(&l.name.as_str()))
+            .map(|l| l.name.to_string())
+            .collect();
+        let start = wanted
+            .iter()
+            .filter(|l| !running.contains(l))
+            .map(|link| Action::DhcpClient {
+                link: link.clone(),
+                run: true,
+            });
+        let stop = running
+            .iter()
+            .filter(|l| !wanted.contains(l))
+            .map(|link| Action::DhcpClient {
+                link: link.clone(),
+                run: false,
+            });
+        stop.chain(start).collect()
+    }
+
     /// The DAHDI steps the files about to change call for (none when they are current).
     fn dahdi_actions(&self, desired: &Desired) -> Vec<Action> {
         let Some(dahdi) = &desired.dahdi else {

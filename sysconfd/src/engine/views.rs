@@ -39,9 +39,21 @@ impl Engine {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(
-            json!({ "managed": true, "links": observed.links, "routes": observed.routes, "roles": roles, "differs": differs }),
-        )
+        let dhcp_leases: serde_json::Map<String, Value> = self
+            .edges
+            .dhcp_clients
+            .iter()
+            .flat_map(|c| c.leases())
+            .map(|(link, lease)| (link, json!(lease)))
+            .collect();
+        Ok(json!({
+            "managed": true,
+            "links": observed.links,
+            "routes": observed.routes,
+            "roles": roles,
+            "differs": differs,
+            "dhcp_leases": dhcp_leases,
+        }))
     }
 
     pub fn leases(&self) -> Result<Vec<dhcp::Lease>, EngineError> {

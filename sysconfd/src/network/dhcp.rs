@@ -80,14 +80,20 @@ impl DhcpClient {
 
     /// Starts `dhclient`; it is killed when the returned child is dropped.
     pub fn spawn(&self) -> Result<Child, DhcpError> {
-        Command::new(&self.program)
-            .args(self.args())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| DhcpError::Spawn {
-                interface: self.interface.clone(),
-                source,
-            })
+        let mut cmd = Command::new(&self.program);
+        cmd.args(self.args()).kill_on_drop(true);
+        // Die with sysconfd even when it is killed outright.
+        // SAFETY: prctl is async-signal-safe and touches only the child.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+                    .map_err(io::Error::from)
+            });
+        }
+        cmd.spawn().map_err(|source| DhcpError::Spawn {
+            interface: self.interface.clone(),
+            source,
+        })
     }
 
     /// Keeps `dhclient` running until `stop` turns true, restarting it after

@@ -63,6 +63,16 @@ pub async fn network(json: bool) -> CallResult {
             proto
         );
     }
+    for (link, lease) in v["dhcp_leases"].as_object().into_iter().flatten() {
+        match lease["address"].as_str() {
+            Some(addr) => println!(
+                "DHCP lease on {link}: {addr}, router {}, expires {}",
+                s(&lease["routers"][0]),
+                s(&lease["expire"])
+            ),
+            None => println!("DHCP client on {link}: no lease yet"),
+        }
+    }
     let differs: Vec<String> = v["differs"]
         .as_array()
         .into_iter()
