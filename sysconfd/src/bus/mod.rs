@@ -6,6 +6,7 @@ pub mod access;
 mod config;
 pub mod error;
 mod status;
+mod watch;
 mod wizard;
 
 use std::path::PathBuf;
@@ -37,6 +38,7 @@ pub async fn serve(shared: Arc<Shared>) -> zbus::Result<zbus::Connection> {
         .name(BUS_NAME)?
         .build()
         .await?;
+    watch::spawn(conn.clone(), shared);
     Ok(conn)
 }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use appliance::dbus::{PendingReport, StatusReport};
 use zbus::interface;
+use zbus::object_server::SignalEmitter;
 
 use super::error::BusError;
 use super::Shared;
@@ -17,6 +18,18 @@ impl StatusIface {
     pub fn new(shared: Arc<Shared>) -> Self {
         StatusIface { shared }
     }
+}
+
+/// `{"cards": N, "spans": {"1": "OK", "2": "RED"}}` from sysfs and /proc/dahdi.
+fn telephony_section(engine: &crate::engine::Engine) -> serde_json::Value {
+    let cards = engine.hardware().map(|inv| inv.cards.len()).unwrap_or(0);
+    let spans: serde_json::Map<String, serde_json::Value> = engine
+        .spans()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| (s.number.to_string(), s.alarms.to_string().into()))
+        .collect();
+    serde_json::json!({ "cards": cards, "spans": spans })
 }
 
 /// `{"dhcp": "active", "ntp": "inactive"}`, or `"unmanaged"` when sysconfd does not run daemons.
@@ -59,6 +72,9 @@ impl StatusIface {
         report
             .sections
             .insert("services".into(), services_section(&engine).await);
+        report
+            .sections
+            .insert("telephony".into(), telephony_section(&engine));
         Ok(serde_json::to_string(&report).unwrap_or_default())
     }
 
@@ -92,6 +108,19 @@ impl StatusIface {
     async fn propose(&self) -> Result<String, BusError> {
         Ok(self.shared.engine.lock().await.propose()?)
     }
+
+    /// A span's alarms changed: its number and the new alarms (`OK`, `RED`, `RED/BLUE`…).
+    #[zbus(signal)]
+    pub async fn span_alarms_changed(
+        emitter: &SignalEmitter<'_>,
+        span: u32,
+        alarms: &str,
+    ) -> zbus::Result<()>;
+
+    /// A telephony card appeared or went: the locations of the cards present now.
+    #[zbus(signal)]
+    pub async fn cards_changed(emitter: &SignalEmitter<'_>, cards: Vec<String>)
+        -> zbus::Result<()>;
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
