@@ -70,7 +70,8 @@ fn second_apply_of_the_same_config_plans_nothing_and_touches_nothing() {
     let dir = scratch();
     let root = dir.path().join("root");
     let d = Sysconfd::start(&bus, &root, &[]);
-    let file = shared_file(dir.path(), "a.toml", BASE);
+    let example = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/minimal.toml")).unwrap();
+    let file = shared_file(dir.path(), "minimal.toml", &example);
 
     let out = apply(&d, &file, &[]);
     assert!(out.status.success(), "{}", text(&out));
