@@ -70,7 +70,10 @@ fn second_apply_of_the_same_config_plans_nothing_and_touches_nothing() {
     let dir = scratch();
     let root = dir.path().join("root");
     let d = Sysconfd::start(&bus, &root, &[]);
-    let example = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/minimal.toml")).unwrap();
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/minimal.toml"),
+    )
+    .unwrap();
     let file = shared_file(dir.path(), "minimal.toml", &example);
 
     let out = apply(&d, &file, &[]);
@@ -297,6 +300,21 @@ fn a_crash_at_any_action_ends_in_exactly_the_old_generation() {
     }
 }
 
+/// Every mutating call, made as `nobody`, fails with `why` in its message.
+fn assert_all_denied(d: &Sysconfd, config: &Path, why: &str) {
+    let file = config.to_str().unwrap();
+    for args in [
+        vec!["config", "apply", file],
+        vec!["config", "rollback", "1"],
+        vec!["config", "confirm", "1"],
+        vec!["wizard", "complete", file],
+    ] {
+        let out = d.appliance_as("nobody", &args);
+        assert!(!out.status.success(), "{args:?} was allowed for nobody");
+        assert!(text(&out).contains(why), "{args:?}: {}", text(&out));
+    }
+}
+
 #[test]
 fn unprivileged_callers_may_read_but_not_change() {
     require_root("access control");
@@ -309,20 +327,7 @@ fn unprivileged_callers_may_read_but_not_change() {
     assert!(apply(&d, &one, &[]).status.success());
     let before = snapshot(&root);
 
-    for args in [
-        vec!["config", "apply", two.to_str().unwrap()],
-        vec!["config", "rollback", "1"],
-        vec!["config", "confirm", "1"],
-        vec!["wizard", "complete", two.to_str().unwrap()],
-    ] {
-        let out = d.appliance_as("nobody", &args);
-        assert!(!out.status.success(), "{args:?} was allowed for nobody");
-        assert!(
-            text(&out).contains("AccessDenied"),
-            "{args:?}: {}",
-            text(&out)
-        );
-    }
+    assert_all_denied(&d, &two, "AccessDenied");
     assert_eq!(snapshot(&root), before, "a denied call changed something");
     for args in [
         vec!["config", "show"],
@@ -349,21 +354,12 @@ fn with_an_allow_all_policy_sysconfd_still_denies() {
     let one = shared_file(dir.path(), "one.toml", BASE);
     assert!(apply(&d, &one, &[]).status.success());
     let before = snapshot(&root);
-    for args in [
-        vec!["config", "apply", one.to_str().unwrap()],
-        vec!["config", "rollback", "1"],
-        vec!["config", "confirm", "1"],
-        vec!["wizard", "complete", one.to_str().unwrap()],
-    ] {
-        let out = d.appliance_as("nobody", &args);
-        assert!(!out.status.success(), "{args:?} was allowed");
-        // The daemon's own error, not the bus's.
-        assert!(
-            text(&out).contains("needs root or membership of the telbox-admin group"),
-            "{args:?}: {}",
-            text(&out)
-        );
-    }
+    // The daemon's own error, not the bus's.
+    assert_all_denied(
+        &d,
+        &one,
+        "needs root or membership of the telbox-admin group",
+    );
     assert_eq!(snapshot(&root), before);
 }
 
