@@ -71,6 +71,7 @@ enum ConfigCommand {
     Reference,
     /// Show what applying FILE would change, touching nothing.
     Plan {
+        /// The configuration to plan (appliance.toml syntax).
         file: PathBuf,
         /// Print {"actions": [...], "warnings": [...]}; actions is empty when nothing would change.
         #[arg(long)]
@@ -81,6 +82,7 @@ enum ConfigCommand {
     /// The generation in force is the base unless --base says otherwise; if
     /// another generation was applied meanwhile, the apply is refused.
     Apply {
+        /// The configuration to apply (appliance.toml syntax).
         file: PathBuf,
         /// The generation this change was made from.
         #[arg(long, value_name = "N")]
@@ -93,9 +95,15 @@ enum ConfigCommand {
         json: bool,
     },
     /// Keep a generation applied with --confirm-timeout (default: the pending one).
-    Confirm { generation: Option<u64> },
+    Confirm {
+        /// The generation to keep [default: the one waiting for a confirm].
+        generation: Option<u64>,
+    },
     /// Apply generation N's configuration again.
-    Rollback { generation: u64 },
+    Rollback {
+        /// The generation whose configuration comes back.
+        generation: u64,
+    },
     /// List every generation: who, when, outcome, why.
     History {
         /// Print JSON.
@@ -159,7 +167,10 @@ enum WizardCommand {
     /// List network interfaces and telephony cards (JSON).
     Discover,
     /// Apply the first-boot configuration FILE; works once.
-    Complete { file: PathBuf },
+    Complete {
+        /// The first-boot configuration (appliance.toml syntax).
+        file: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
