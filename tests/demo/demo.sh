@@ -29,8 +29,8 @@ step "validating the example configurations"
 "$bin/appliance" config validate examples/*.toml
 
 step "what an invalid file looks like"
-sed -e 's/^hostname = .*/hostname = "tel;box"/' examples/minimal.toml > "$work/bad.toml"
-sed -i 's/^gatway/gateway/; s/^pool_end = .*/pool_end = "192.168.1.50"/' "$work/bad.toml"
+sed -e 's/^timezone = /timezon = /' -e 's/^gateway = .*/gateway = "192.168.77.1"/' \
+    -e 's/^pool_end = .*/pool_end = "192.168.1.50"/' examples/minimal.toml > "$work/bad.toml"
 "$bin/appliance" config validate "$work/bad.toml" || echo "(exit status $?: invalid, nothing applied)"
 
 step "the box: network namespace $ns, eth0 wired to a LAN namespace"
@@ -45,7 +45,7 @@ step "private system bus with the telbox policy"
 mkdir -p "$work/bus/system.d"
 cp buildroot-overlay/rootfs/usr/share/dbus-1/system.d/org.telbox.Sysconfd1.conf "$work/bus/system.d/"
 sed -e "s#@SOCKET@#$work/bus/socket#" -e "s#@POLICY@#$work/bus/system.d#" tests/demo/bus.conf.in > "$work/bus/bus.conf"
-dbus-daemon --config-file="$work/bus/bus.conf" --nofork --nopidfile &
+dbus-daemon --config-file="$work/bus/bus.conf" --nofork --nopidfile 2>"$work/bus/log" &
 pids+=($!)
 export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$work/bus/socket"
 for _ in $(seq 100); do [ -S "$work/bus/socket" ] && break; sleep 0.05; done
