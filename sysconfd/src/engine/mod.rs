@@ -10,6 +10,7 @@ pub mod edges;
 pub mod journal;
 pub mod pending;
 mod planner;
+mod rollback;
 mod views;
 
 use std::io;
@@ -402,95 +403,5 @@ impl Engine {
             left = self.plan_for(desired).await?;
         }
         Err(EngineError::Verify(left.lines()))
-    }
-
-    /// Puts files back as they were, then re-applies what the previous generation wants of the kernel.
-    async fn restore(
-        &mut self,
-        backups: &[Backup],
-        previous: Option<u64>,
-    ) -> Result<(), EngineError> {
-        for b in backups.iter().rev() {
-            b.restore(&self.opts.root)
-                .map_err(io_err(format!("restoring {}", b.path.display())))?;
-        }
-        self.converge_to(previous).await
-    }
-
-    /// Brings the kernel and the daemons to what generation `id` wants (its
-    /// files are already in place): network actions and daemon refreshes only.
-    async fn converge_to(&mut self, id: Option<u64>) -> Result<(), EngineError> {
-        let Some(id) = id else { return Ok(()) };
-        let config =
-            config::load(&self.store.get(id)?.config, "previous").map_err(EngineError::Invalid)?;
-        let desired = self.render(&config)?;
-        let plan = self.plan_for(&desired).await?;
-        for action in plan.actions.iter().filter(|a| a.file().is_none()) {
-            if let Err(e) = self.execute(action).await {
-                tracing::error!(action = %action, error = %e, "while restoring generation {id}");
-            }
-        }
-        Ok(())
-    }
-
-    /// Makes the system match the generation in force (at start: links may
-    /// have changed, daemons are not running yet). Records nothing.
-    pub async fn converge(&mut self) -> Result<(), EngineError> {
-        let current = self.current_generation()?;
-        if current == 0 {
-            return Ok(());
-        }
-        let config = config::load(&self.store.get(current)?.config, "current")
-            .map_err(EngineError::Invalid)?;
-        let desired = self.render(&config)?;
-        let plan = self.plan_for(&desired).await?;
-        for action in &plan.actions {
-            self.execute(action).await?;
-        }
-        Ok(())
-    }
-
-    /// Confirms a generation applied with a timeout.
-    pub fn confirm(&mut self, generation: u64) -> Result<(), EngineError> {
-        match self.pending() {
-            Some(p) if p.generation == generation => {
-                self.store
-                    .set_outcome(generation, Outcome::Applied, "confirmed")?;
-                Pending::clear(&self.opts.state_dir)
-                    .map_err(io_err("clearing the pending confirmation"))
-            }
-            _ => Err(EngineError::NotPending(generation)),
-        }
-    }
-
-    /// Rolls back the pending generation, if any, recording `reason`. Returns the generation rolled back.
-    pub async fn expire_pending(&mut self, reason: &str) -> Result<Option<u64>, EngineError> {
-        let Some(p) = self.pending() else {
-            return Ok(None);
-        };
-        tracing::warn!(generation = p.generation, reason, "rolling back");
-        self.restore(&p.backups, p.previous).await?;
-        self.store
-            .set_outcome(p.generation, Outcome::RolledBack, reason)?;
-        Pending::clear(&self.opts.state_dir)
-            .map_err(io_err("clearing the pending confirmation"))?;
-        Ok(Some(p.generation))
-    }
-
-    /// Applies generation `target`'s config again, as a new generation.
-    pub async fn rollback_to(
-        &mut self,
-        target: u64,
-        caller_uid: u32,
-    ) -> Result<Applied, EngineError> {
-        let text = self.store.get(target)?.config;
-        let current = self.current_generation()?;
-        self.apply(ApplyRequest {
-            text,
-            base: Some(current),
-            confirm_timeout: None,
-            caller_uid,
-        })
-        .await
     }
 }
