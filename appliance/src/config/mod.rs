@@ -12,7 +12,7 @@ pub mod ha;
 mod locate;
 pub mod network;
 pub mod ntp;
-mod parse;
+pub(crate) mod parse;
 mod report;
 pub mod system;
 pub mod telephony;

@@ -13,6 +13,13 @@ use super::diag::{Check, ConfigPath};
 use super::values::{Ident, SafeText};
 use crate::path;
 
+/// Tone zones built into libtonezone (dahdi-tools `zonedata.c`).
+pub const TONE_ZONES: &[&str] = &[
+    "us", "au", "fr", "nl", "uk", "fi", "es", "jp", "no", "it", "us-old", "gr", "tw", "cl", "se",
+    "be", "sg", "il", "br", "hu", "lt", "pl", "za", "pt", "ee", "mx", "in", "de", "ch", "dk", "cz",
+    "cn", "ar", "my", "th", "bg", "ve", "ph", "ru", "tr", "pa", "mo", "cr", "ae",
+];
+
 /// DAHDI limits (`include/dahdi/user.h`).
 const MAX_SPAN: u16 = 128;
 const MAX_CHANNEL: u16 = 1023;
@@ -439,6 +446,26 @@ impl Telephony {
     }
 
     fn validate_globals(&self, cx: &mut Check) {
+        if let Some(zone) = self
+            .tone_zone
+            .as_ref()
+            .filter(|z| !TONE_ZONES.contains(&z.as_str()))
+        {
+            let help = match crate::config::parse::suggestion(
+                zone.as_str(),
+                &TONE_ZONES.iter().map(|z| z.to_string()).collect::<Vec<_>>(),
+            ) {
+                Some(s) => format!("did you mean `{s}`? known zones: {}", TONE_ZONES.join(" ")),
+                None => format!("known zones: {}", TONE_ZONES.join(" ")),
+            };
+            cx.error_help(
+                path!["telephony", "tone_zone"],
+                format!(
+                    "tone zone `{zone}` is not one libtonezone knows; dahdi_cfg would refuse it"
+                ),
+                help,
+            );
+        }
         if let Some(mode) = &self.analog.opermode {
             if !OPERMODES.contains(&mode.as_str()) {
                 cx.error_help(

@@ -42,12 +42,8 @@ pub const DAHDI_CHANNELS: &str = "/etc/asterisk/dahdi-channels.conf";
 /// The telbox-owned chan_dahdi settings.
 pub const CHAN_DAHDI_TELBOX: &str = "/etc/asterisk/chan_dahdi-telbox.conf";
 
-/// Tone zones built into libtonezone (dahdi-tools `zonedata.c`).
-pub const TONE_ZONES: &[&str] = &[
-    "us", "au", "fr", "nl", "uk", "fi", "es", "jp", "no", "it", "us-old", "gr", "tw", "cl", "se",
-    "be", "sg", "il", "br", "hu", "lt", "pl", "za", "pt", "ee", "mx", "in", "de", "ch", "dk", "cz",
-    "cn", "ar", "my", "th", "bg", "ve", "ph", "ru", "tr", "pa", "mo", "cr", "ae",
-];
+/// Tone zones built into libtonezone; the config model checks against the same list.
+pub use appliance::config::telephony::TONE_ZONES;
 
 /// Errors turning the config into files for this hardware.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
