@@ -11,7 +11,8 @@ use sysconfd::root::Root;
 use sysconfd::services::{Backend, Program, Service, Services, Supervisor};
 use tempfile::TempDir;
 
-use crate::dhcp_netns::{require_root, veth, Netns};
+use crate::bins::require_root;
+use crate::netns::Netns;
 
 /// The box's VoIP interface in the server namespace.
 pub const BOX_IF: &str = "voip0";
@@ -33,9 +34,9 @@ impl DhcpBox {
     /// Namespaces and link; Kea is not started yet.
     pub fn new(net: u8) -> DhcpBox {
         require_root("the DHCP namespace test");
-        let server = Netns::new();
-        let client = Netns::new();
-        veth(&server, BOX_IF, &client, PHONE_IF);
+        let server = Netns::create();
+        let client = Netns::create();
+        server.veth_to(BOX_IF, &client, PHONE_IF);
         server.address(BOX_IF, &format!("10.{net}.0.1/24"));
         client.ip(&["link", "set", PHONE_IF, "up"]);
         let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::dhcp_netns::Netns;
+use crate::netns::Netns;
 
 /// What the client is and asks for.
 #[derive(Debug, Clone)]

@@ -6,5 +6,4 @@ pub mod daemon;
 pub mod dahdi_fixture;
 pub mod dhcp_box;
 pub mod dhcp_client;
-pub mod dhcp_netns;
 pub mod netns;

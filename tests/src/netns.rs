@@ -48,6 +48,35 @@ impl Netns {
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("ip -j {args:?}: {e}: {out}"))
     }
 
+    /// The command prefix that runs a program inside: `ip netns exec NAME`.
+    pub fn prefix(&self) -> Vec<String> {
+        ["ip", "netns", "exec", &self.name]
+            .map(String::from)
+            .to_vec()
+    }
+
+    /// Brings up `iface` with `cidr` (such as `10.0.0.1/24`).
+    pub fn address(&self, iface: &str, cidr: &str) {
+        self.ip(&["addr", "add", cidr, "dev", iface]);
+        self.ip(&["link", "set", iface, "up"]);
+    }
+
+    /// A veth pair between namespaces: `a_if` here, `b_if` in `other`, both down.
+    pub fn veth_to(&self, a_if: &str, other: &Netns, b_if: &str) {
+        self.ip(&[
+            "link",
+            "add",
+            a_if,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            b_if,
+            "netns",
+            &other.name,
+        ]);
+    }
+
     /// Creates the veth pair `a`–`b`, both ends in this namespace and down.
     pub fn veth(&self, a: &str, b: &str) {
         self.ip(&["link", "add", a, "type", "veth", "peer", "name", b]);
@@ -74,10 +103,35 @@ impl Netns {
             .unwrap_or_else(|e| std::panic::resume_unwind(e))
         })
     }
+
+    /// Runs `f` on this thread moved into the namespace (and back after);
+    /// programs it starts run there too.
+    pub fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
+        let home = File::open("/proc/thread-self/ns/net").expect("open own netns");
+        let target = File::open(format!("/run/netns/{}", self.name)).expect("open netns");
+        setns(&target, CloneFlags::CLONE_NEWNET).expect("setns into the test namespace");
+        let out = f();
+        setns(&home, CloneFlags::CLONE_NEWNET).expect("setns back");
+        out
+    }
 }
 
 impl Drop for Netns {
+    /// Kills what still runs inside (daemons a failed test left), then deletes it.
     fn drop(&mut self) {
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                if let Ok(pid) = pid.parse::<i32>() {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
+        }
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .output();

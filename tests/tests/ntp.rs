@@ -9,7 +9,8 @@ use sysconfd::files::write_atomic;
 use sysconfd::ntp::{self, ChronyPaths, NtpStatus, SourceState};
 use sysconfd::root::Root;
 use sysconfd::services::{Program, Service, Supervisor};
-use telbox_tests::dhcp_netns::{require_root, veth, Netns};
+use telbox_tests::bins::require_root;
+use telbox_tests::netns::Netns;
 
 const BOX_TOML: &str = r#"
 [system]
@@ -53,9 +54,9 @@ async fn wait_for(socket: &Path, limit: Duration, done: impl Fn(&NtpStatus) -> b
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_box_serves_time_and_a_client_namespace_selects_it() {
     require_root("the NTP namespace test");
-    let server = Netns::new();
-    let client = Netns::new();
-    veth(&server, "voip0", &client, "lan0");
+    let server = Netns::create();
+    let client = Netns::create();
+    server.veth_to("voip0", &client, "lan0");
     server.address("voip0", "10.65.0.1/24");
     client.address("lan0", "10.65.0.20/24");
 

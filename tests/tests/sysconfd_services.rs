@@ -9,7 +9,7 @@ use telbox_tests::bins::require_root;
 use telbox_tests::bus::PrivateBus;
 use telbox_tests::daemon::{shared_file, text, Sysconfd};
 use telbox_tests::dhcp_client::{dhclient, ClientSpec};
-use telbox_tests::dhcp_netns::{veth, Netns};
+use telbox_tests::netns::Netns;
 
 const PHONE: &str = "00:08:5d:11:22:33";
 const PC: &str = "02:00:00:aa:bb:cc";
@@ -80,13 +80,13 @@ fn lease_for<'a>(leases: &'a [serde_json::Value], mac: &str) -> Option<&'a serde
 #[test]
 fn phones_lease_through_sysconfd_and_leases_survive_a_pool_change() {
     require_root("DHCP through sysconfd");
-    let boxns = Netns::new();
-    let lan = Netns::new();
-    veth(&boxns, "eth0", &lan, "lan0");
+    let boxns = Netns::create();
+    let lan = Netns::create();
+    boxns.veth_to("eth0", &lan, "lan0");
     let bus = PrivateBus::with_project_policy();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
-    let d = Sysconfd::start_in(&bus, &root, &boxns.name);
+    let d = Sysconfd::start_in(&bus, &root, boxns.name());
 
     let known_only = shared_file(dir.path(), "known.toml", &config(false, "10.77.0.150"));
     let out = d.appliance(&["config", "apply", known_only.to_str().unwrap()]);
@@ -141,7 +141,7 @@ fn phones_lease_through_sysconfd_and_leases_survive_a_pool_change() {
     // A second telbox on the LAN takes its address by DHCP from the first.
     let lan_bus = PrivateBus::with_project_policy();
     let lan_root = dir.path().join("lan-root");
-    let client_box = Sysconfd::start_in(&lan_bus, &lan_root, &lan.name);
+    let client_box = Sysconfd::start_in(&lan_bus, &lan_root, lan.name());
     let dhcp_box = shared_file(dir.path(), "dhcp-box.toml", DHCP_CLIENT_BOX);
     let out = client_box.appliance(&["config", "apply", dhcp_box.to_str().unwrap()]);
     assert!(
@@ -153,8 +153,7 @@ fn phones_lease_through_sysconfd_and_leases_survive_a_pool_change() {
     let leased = wait_for_lease(&client_box)
         .unwrap_or_else(|| panic!("no DHCP lease on lan0; log:\n{}", client_box.log_text()));
     assert!(leased.starts_with("10.77.0."), "{leased}");
-    let addrs = String::from_utf8_lossy(&lan.ip(&["-4", "-o", "address", "show", "lan0"]).stdout)
-        .into_owned();
+    let addrs = lan.ip(&["-4", "-o", "address", "show", "lan0"]);
     assert!(
         addrs.contains(&leased),
         "the lease {leased} is not on lan0: {addrs}"
