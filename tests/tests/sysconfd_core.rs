@@ -30,6 +30,29 @@ fn with_hostname(name: &str) -> String {
     BASE.replace("hostname = \"telbox\"", &format!("hostname = \"{name}\""))
 }
 
+/// A running box: sysconfd over a scratch root, on a private bus.
+/// Fields drop in order: the daemon first, then its files, then the bus.
+struct TestBox {
+    sysconfd: Sysconfd,
+    root: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    _bus: PrivateBus,
+}
+
+impl TestBox {
+    fn start(bus: PrivateBus) -> TestBox {
+        let dir = scratch();
+        let root = dir.path().join("root");
+        let sysconfd = Sysconfd::start(&bus, &root, &[]);
+        TestBox {
+            sysconfd,
+            root,
+            dir,
+            _bus: bus,
+        }
+    }
+}
+
 fn scratch() -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("telbox-core")
@@ -66,24 +89,22 @@ fn apply(d: &Sysconfd, file: &Path, extra: &[&str]) -> std::process::Output {
 #[test]
 fn second_apply_of_the_same_config_plans_nothing_and_touches_nothing() {
     require_root("sysconfd integration");
-    let bus = PrivateBus::with_project_policy();
-    let dir = scratch();
-    let root = dir.path().join("root");
-    let d = Sysconfd::start(&bus, &root, &[]);
+    let t = TestBox::start(PrivateBus::with_project_policy());
+    let (dir, root, d) = (t.dir.path(), &t.root, &t.sysconfd);
     let example = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/minimal.toml"),
     )
     .unwrap();
-    let file = shared_file(dir.path(), "minimal.toml", &example);
+    let file = shared_file(dir, "minimal.toml", &example);
 
-    let out = apply(&d, &file, &[]);
+    let out = apply(d, &file, &[]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         text(&out).contains("generation 1 applied"),
         "{}",
         text(&out)
     );
-    let before = snapshot(&root);
+    let before = snapshot(root);
     assert!(before
         .iter()
         .any(|(p, _, _)| p == Path::new("etc/telbox/appliance.toml")));
@@ -98,43 +119,41 @@ fn second_apply_of_the_same_config_plans_nothing_and_touches_nothing() {
     );
 
     std::thread::sleep(Duration::from_millis(20));
-    let out = apply(&d, &file, &[]);
+    let out = apply(d, &file, &[]);
     assert!(
         text(&out).contains("nothing to do: generation 1"),
         "{}",
         text(&out)
     );
     assert_eq!(
-        snapshot(&root),
+        snapshot(root),
         before,
         "a no-op apply changed a file or its mtime"
     );
-    assert_eq!(history(&d).len(), 1);
+    assert_eq!(history(d).len(), 1);
 }
 
 #[test]
 fn unconfirmed_apply_rolls_back_in_time_and_history_says_why() {
     require_root("sysconfd integration");
-    let bus = PrivateBus::with_project_policy();
-    let dir = scratch();
-    let root = dir.path().join("root");
-    let d = Sysconfd::start(&bus, &root, &[]);
-    let one = shared_file(dir.path(), "one.toml", BASE);
-    let two = shared_file(dir.path(), "two.toml", &with_hostname("other"));
-    assert!(apply(&d, &one, &[]).status.success());
+    let t = TestBox::start(PrivateBus::with_project_policy());
+    let (dir, root, d) = (t.dir.path(), &t.root, &t.sysconfd);
+    let one = shared_file(dir, "one.toml", BASE);
+    let two = shared_file(dir, "two.toml", &with_hostname("other"));
+    assert!(apply(d, &one, &[]).status.success());
 
     let start = Instant::now();
-    let out = apply(&d, &two, &["--confirm-timeout", "2"]);
+    let out = apply(d, &two, &["--confirm-timeout", "2"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(applied_hostname(&root).contains("other"));
-    while !applied_hostname(&root).contains("telbox") {
+    assert!(applied_hostname(root).contains("other"));
+    while !applied_hostname(root).contains("telbox") {
         assert!(
             start.elapsed() < Duration::from_secs(3),
             "not rolled back within timeout + 1 s"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let h = history(&d);
+    let h = history(d);
     assert_eq!(h[0]["id"], 2);
     assert_eq!(h[0]["outcome"], "rolled-back");
     assert!(
@@ -152,44 +171,38 @@ fn unconfirmed_apply_rolls_back_in_time_and_history_says_why() {
 #[test]
 fn confirmed_apply_stays() {
     require_root("sysconfd integration");
-    let bus = PrivateBus::with_project_policy();
-    let dir = scratch();
-    let root = dir.path().join("root");
-    let d = Sysconfd::start(&bus, &root, &[]);
-    let one = shared_file(dir.path(), "one.toml", BASE);
-    let two = shared_file(dir.path(), "two.toml", &with_hostname("other"));
-    assert!(apply(&d, &one, &[]).status.success());
-    assert!(apply(&d, &two, &["--confirm-timeout", "2"])
-        .status
-        .success());
+    let t = TestBox::start(PrivateBus::with_project_policy());
+    let (dir, root, d) = (t.dir.path(), &t.root, &t.sysconfd);
+    let one = shared_file(dir, "one.toml", BASE);
+    let two = shared_file(dir, "two.toml", &with_hostname("other"));
+    assert!(apply(d, &one, &[]).status.success());
+    assert!(apply(d, &two, &["--confirm-timeout", "2"]).status.success());
     let out = d.appliance(&["config", "confirm"]);
     assert!(out.status.success(), "{}", text(&out));
     std::thread::sleep(Duration::from_millis(2500));
-    assert!(applied_hostname(&root).contains("other"));
-    assert_eq!(history(&d)[0]["outcome"], "applied");
+    assert!(applied_hostname(root).contains("other"));
+    assert_eq!(history(d)[0]["outcome"], "applied");
 }
 
 #[test]
 fn a_restart_inside_the_confirm_window_rolls_back() {
     require_root("sysconfd integration");
-    let bus = PrivateBus::with_project_policy();
-    let dir = scratch();
-    let root = dir.path().join("root");
-    let mut d = Sysconfd::start(&bus, &root, &[]);
-    let one = shared_file(dir.path(), "one.toml", BASE);
-    let two = shared_file(dir.path(), "two.toml", &with_hostname("other"));
-    assert!(apply(&d, &one, &[]).status.success());
+    let mut t = TestBox::start(PrivateBus::with_project_policy());
+    let (dir, root) = (t.dir.path().to_owned(), t.root.clone());
+    let dir = dir.as_path();
+    let d = &mut t.sysconfd;
+    let one = shared_file(dir, "one.toml", BASE);
+    let two = shared_file(dir, "two.toml", &with_hostname("other"));
+    assert!(apply(d, &one, &[]).status.success());
     let start = Instant::now();
-    assert!(apply(&d, &two, &["--confirm-timeout", "5"])
-        .status
-        .success());
+    assert!(apply(d, &two, &["--confirm-timeout", "5"]).status.success());
     d.restart();
     assert!(
         applied_hostname(&root).contains("telbox"),
         "restart kept the unconfirmed generation"
     );
     assert!(start.elapsed() < Duration::from_secs(6));
-    let h = history(&d);
+    let h = history(d);
     assert_eq!(h[0]["outcome"], "rolled-back");
     assert!(
         h[0]["reason"].as_str().unwrap().contains("restarted"),
@@ -200,21 +213,19 @@ fn a_restart_inside_the_confirm_window_rolls_back() {
 #[test]
 fn a_stale_base_is_refused_and_changes_nothing() {
     require_root("sysconfd integration");
-    let bus = PrivateBus::with_project_policy();
-    let dir = scratch();
-    let root = dir.path().join("root");
-    let d = Sysconfd::start(&bus, &root, &[]);
-    let one = shared_file(dir.path(), "one.toml", BASE);
-    let two = shared_file(dir.path(), "two.toml", &with_hostname("two"));
-    let three = shared_file(dir.path(), "three.toml", &with_hostname("three"));
-    assert!(apply(&d, &one, &[]).status.success());
-    assert!(apply(&d, &two, &["--base", "1"]).status.success());
-    let before = snapshot(&root);
-    let out = apply(&d, &three, &["--base", "1"]);
+    let t = TestBox::start(PrivateBus::with_project_policy());
+    let (dir, root, d) = (t.dir.path(), &t.root, &t.sysconfd);
+    let one = shared_file(dir, "one.toml", BASE);
+    let two = shared_file(dir, "two.toml", &with_hostname("two"));
+    let three = shared_file(dir, "three.toml", &with_hostname("three"));
+    assert!(apply(d, &one, &[]).status.success());
+    assert!(apply(d, &two, &["--base", "1"]).status.success());
+    let before = snapshot(root);
+    let out = apply(d, &three, &["--base", "1"]);
     assert!(!out.status.success());
     assert!(text(&out).contains("StaleBase"), "{}", text(&out));
-    assert_eq!(snapshot(&root), before);
-    assert_eq!(history(&d).len(), 2);
+    assert_eq!(snapshot(root), before);
+    assert_eq!(history(d).len(), 2);
 }
 
 /// Runs `sysconfd` without the bus (same engine) in a fresh network namespace.
@@ -238,14 +249,15 @@ fn sysconfd_once(root: &Path, args: &[&str], env: Option<(&str, String)>) -> std
 #[test]
 fn a_crash_at_any_action_ends_in_exactly_the_old_generation() {
     require_root("crash test");
-    let dir = scratch();
-    let old = shared_file(dir.path(), "old.toml", BASE);
+    let scratch_dir = scratch();
+    let dir = scratch_dir.path();
+    let old = shared_file(dir, "old.toml", BASE);
     let new_text = format!(
         "{}\n[[berofos]]\nname = \"fos1\"\nhost = \"192.0.2.50\"\nuser = \"admin\"\npassword = \"crash-secret\"\n",
         with_hostname("newbox")
     );
-    let new = shared_file(dir.path(), "new.toml", &new_text);
-    let probe = dir.path().join("probe");
+    let new = shared_file(dir, "new.toml", &new_text);
+    let probe = dir.join("probe");
     assert!(sysconfd_once(
         &probe,
         &["apply", "--once", "--config", old.to_str().unwrap()],
@@ -266,7 +278,7 @@ fn a_crash_at_any_action_ends_in_exactly_the_old_generation() {
     );
 
     for k in 0..steps {
-        let root = dir.path().join(format!("crash-{k}"));
+        let root = dir.join(format!("crash-{k}"));
         assert!(sysconfd_once(
             &root,
             &["apply", "--once", "--config", old.to_str().unwrap()],
@@ -318,17 +330,15 @@ fn assert_all_denied(d: &Sysconfd, config: &Path, why: &str) {
 #[test]
 fn unprivileged_callers_may_read_but_not_change() {
     require_root("access control");
-    let bus = PrivateBus::with_project_policy();
-    let dir = scratch();
-    let root = dir.path().join("root");
-    let d = Sysconfd::start(&bus, &root, &[]);
-    let one = shared_file(dir.path(), "one.toml", BASE);
-    let two = shared_file(dir.path(), "two.toml", &with_hostname("intruder"));
-    assert!(apply(&d, &one, &[]).status.success());
-    let before = snapshot(&root);
+    let t = TestBox::start(PrivateBus::with_project_policy());
+    let (dir, root, d) = (t.dir.path(), &t.root, &t.sysconfd);
+    let one = shared_file(dir, "one.toml", BASE);
+    let two = shared_file(dir, "two.toml", &with_hostname("intruder"));
+    assert!(apply(d, &one, &[]).status.success());
+    let before = snapshot(root);
 
-    assert_all_denied(&d, &two, "AccessDenied");
-    assert_eq!(snapshot(&root), before, "a denied call changed something");
+    assert_all_denied(d, &two, "AccessDenied");
+    assert_eq!(snapshot(root), before, "a denied call changed something");
     for args in [
         vec!["config", "show"],
         vec!["status"],
@@ -347,30 +357,26 @@ fn unprivileged_callers_may_read_but_not_change() {
 #[test]
 fn with_an_allow_all_policy_sysconfd_still_denies() {
     require_root("access control");
-    let bus = PrivateBus::start(ALLOW_ALL_POLICY);
-    let dir = scratch();
-    let root = dir.path().join("root");
-    let d = Sysconfd::start(&bus, &root, &[]);
-    let one = shared_file(dir.path(), "one.toml", BASE);
-    assert!(apply(&d, &one, &[]).status.success());
-    let before = snapshot(&root);
+    let t = TestBox::start(PrivateBus::start(ALLOW_ALL_POLICY));
+    let (dir, root, d) = (t.dir.path(), &t.root, &t.sysconfd);
+    let one = shared_file(dir, "one.toml", BASE);
+    assert!(apply(d, &one, &[]).status.success());
+    let before = snapshot(root);
     // The daemon's own error, not the bus's.
     assert_all_denied(
-        &d,
+        d,
         &one,
         "needs root or membership of the telbox-admin group",
     );
-    assert_eq!(snapshot(&root), before);
+    assert_eq!(snapshot(root), before);
 }
 
 #[test]
 fn wizard_completes_once() {
     require_root("sysconfd integration");
-    let bus = PrivateBus::with_project_policy();
-    let dir = scratch();
-    let root = dir.path().join("root");
-    let d = Sysconfd::start(&bus, &root, &[]);
-    let file = shared_file(dir.path(), "wizard.toml", BASE);
+    let t = TestBox::start(PrivateBus::with_project_policy());
+    let (dir, root, d) = (t.dir.path(), &t.root, &t.sysconfd);
+    let file = shared_file(dir, "wizard.toml", BASE);
     let out = d.appliance(&["wizard", "complete", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(root.join("etc/telbox/appliance.toml").exists());
@@ -383,12 +389,10 @@ fn wizard_completes_once() {
 fn a_secret_never_leaves_its_file() {
     require_root("sysconfd integration");
     const SECRET: &str = "Zq9-never-shown-7Kp";
-    let bus = PrivateBus::with_project_policy();
-    let dir = scratch();
-    let root = dir.path().join("root");
-    let d = Sysconfd::start(&bus, &root, &[]);
+    let t = TestBox::start(PrivateBus::with_project_policy());
+    let (dir, root, d) = (t.dir.path(), &t.root, &t.sysconfd);
     let conf = format!("{BASE}\n[[berofos]]\nname = \"fos1\"\nhost = \"192.0.2.50\"\nuser = \"admin\"\npassword = \"{SECRET}\"\n");
-    let file = shared_file(dir.path(), "secret.toml", &conf);
+    let file = shared_file(dir, "secret.toml", &conf);
 
     let mut seen = String::new();
     for args in [
