@@ -7,7 +7,7 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
-DEB_PACKAGES := dbus libudev-dev pkg-config kea-dhcp4-server chrony dahdi iproute2 \
+DEB_PACKAGES := dbus libudev-dev pkg-config kea-dhcp4-server chrony dahdi-source dahdi iproute2 \
 	nftables isc-dhcp-client ifupdown keepalived util-linux procps \
 	iputils-ping hyperfine
 BINARIES := appliance sysconfd hwmgr
