@@ -377,6 +377,28 @@ fn wizard_completes_once() {
     let t = TestBox::start(PrivateBus::with_project_policy());
     let (dir, root, d) = (t.dir.path(), &t.root, &t.sysconfd);
     let file = shared_file(dir, "wizard.toml", BASE);
+
+    // Discover lists the box's own links: the veth pair made in its namespace.
+    let out = d.appliance(&["wizard", "discover"]);
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = found["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"eth0") && names.contains(&"eth0-peer"),
+        "{found}"
+    );
+    let eth0 = found["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "eth0")
+        .unwrap();
+    assert_eq!(eth0["mac"].as_str().map(str::len), Some(17), "{eth0}");
+
     let out = d.appliance(&["wizard", "complete", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(root.join("etc/telbox/appliance.toml").exists());

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Serialize;
 use zbus::message::Header;
 use zbus::{interface, Connection};
 
@@ -28,38 +27,14 @@ impl WizardIface {
 }
 
 /// A network interface as the wizard shows it.
-#[derive(Debug, Serialize)]
-pub struct NicInfo {
-    pub name: String,
-    pub mac: String,
-    pub operstate: String,
-    pub mtu: u32,
-}
-
-/// Interfaces of the namespace sysconfd runs in, from /sys/class/net.
-fn discover_nics() -> Vec<NicInfo> {
-    let read = |p: PathBuf| {
-        std::fs::read_to_string(p)
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_default()
-    };
-    let mut nics: Vec<NicInfo> = std::fs::read_dir("/sys/class/net")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| {
-            let dir = e.path();
-            NicInfo {
-                name: e.file_name().to_string_lossy().into_owned(),
-                mac: read(dir.join("address")),
-                operstate: read(dir.join("operstate")),
-                mtu: read(dir.join("mtu")).parse().unwrap_or(0),
-            }
-        })
-        .filter(|n| n.name != "lo")
-        .collect();
-    nics.sort_by(|a, b| a.name.cmp(&b.name));
-    nics
+fn nic_summary(link: crate::network::Link) -> serde_json::Value {
+    serde_json::json!({
+        "name": link.name,
+        "mac": link.mac,
+        "operstate": link.oper,
+        "mtu": link.mtu,
+        "addresses": link.ipv4,
+    })
 }
 
 /// A card as the wizard lists it: where it sits, what it is, how many spans.
@@ -74,15 +49,22 @@ fn card_summary(card: hwmgr::detect::Card) -> serde_json::Value {
 
 #[interface(name = "org.telbox.Sysconfd1.Wizard")]
 impl WizardIface {
-    /// JSON {"interfaces": [{name, mac, operstate, mtu}], "cards": [...]}.
+    /// JSON {"interfaces": [{name, mac, operstate, mtu, addresses}], "cards": [{location, driver, description, spans}]}.
     async fn discover(&self) -> String {
-        let cards = self.shared.engine.lock().await.hardware().ok();
+        let engine = self.shared.engine.lock().await;
+        let cards = engine.hardware().ok();
         let cards: Vec<serde_json::Value> = cards
             .into_iter()
             .flat_map(|inv| inv.cards)
             .map(card_summary)
             .collect();
-        let doc = serde_json::json!({ "interfaces": discover_nics(), "cards": cards });
+        let links = engine.links().await.unwrap_or_default();
+        let interfaces: Vec<_> = links
+            .into_iter()
+            .filter(|l| l.name != "lo")
+            .map(nic_summary)
+            .collect();
+        let doc = serde_json::json!({ "interfaces": interfaces, "cards": cards });
         doc.to_string()
     }
 

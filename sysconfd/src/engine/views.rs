@@ -56,6 +56,17 @@ impl Engine {
         }))
     }
 
+    /// The links of sysconfd's network namespace as the kernel reports them
+    /// (empty when sysconfd does not manage the network).
+    pub async fn links(&self) -> Result<Vec<network::Link>, EngineError> {
+        Ok(self
+            .edges
+            .observe_network()
+            .await?
+            .map(|o| o.links)
+            .unwrap_or_default())
+    }
+
     pub fn leases(&self) -> Result<Vec<dhcp::Lease>, EngineError> {
         let paths = dhcp::KeaPaths::under(&self.opts.state_dir);
         dhcp::leases(&paths.lease_file)
