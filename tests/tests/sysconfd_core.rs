@@ -462,3 +462,41 @@ fn a_secret_never_leaves_its_file() {
         "bnfos.conf holds a login"
     );
 }
+
+#[test]
+fn the_kernel_host_name_is_set_and_then_left_alone() {
+    require_root("host name in a UTS namespace");
+    let scratch_dir = scratch();
+    let dir = scratch_dir.path();
+    let config = shared_file(dir, "named.toml", &with_hostname("named-box"));
+    let root = dir.join("root");
+    let apply = format!(
+        "\"$0\" --root {root} --set-hostname true apply --once --config {config}",
+        root = root.display(),
+        config = config.display()
+    );
+    let script = format!(
+        "{}; {apply} && hostname && {apply}",
+        telbox_tests::daemon::DEFAULT_LINKS
+    );
+    let out = Command::new("unshare")
+        .args(["--uts", "--net", "--", "sh", "-c", &script])
+        .arg(bin("sysconfd"))
+        .output()
+        .unwrap();
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.lines().any(|l| l == "named-box"),
+        "the kernel host name was not set: {log}"
+    );
+    assert!(
+        log.contains("nothing to do"),
+        "a second apply set the host name again: {log}"
+    );
+    assert_ne!(
+        nix::unistd::gethostname().unwrap(),
+        "named-box",
+        "the test's own host name changed"
+    );
+}

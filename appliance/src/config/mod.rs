@@ -84,11 +84,6 @@ impl Config {
         }
         c
     }
-
-    /// Whether any secret is written in the config itself.
-    pub fn has_inline_secrets(&self) -> bool {
-        self.berofos.iter().any(|d| d.password.is_some())
-    }
 }
 
 /// Parses and validates `text`, read from `origin` (a file name, for messages).

@@ -57,12 +57,10 @@ impl StatusIface {
         });
         let report = StatusReport {
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            hostname: engine.configured_hostname().unwrap_or_else(|| {
-                nix::unistd::gethostname()
-                    .ok()
-                    .and_then(|h| h.into_string().ok())
-                    .unwrap_or_default()
-            }),
+            hostname: engine
+                .configured_hostname()
+                .or_else(|| crate::host::current_hostname().ok())
+                .unwrap_or_default(),
             current_generation: engine.current_generation()?,
             pending,
             wizard_completed: self.shared.state_dir.join("wizard-completed").exists(),

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use appliance::config::values::Hostname;
 use appliance::dbus::PlanItem;
 use serde::Serialize;
 
@@ -39,7 +40,7 @@ pub enum Action {
     /// Remove a file telbox generated earlier and no longer wants.
     RemoveFile { path: PathBuf },
     /// Set the kernel host name.
-    SetHostname { hostname: String },
+    SetHostname { hostname: Hostname },
     /// Start, reload or stop a daemon.
     Service {
         service: Service,

@@ -57,6 +57,8 @@ pub enum EngineError {
     Refused(String),
     #[error(transparent)]
     Edge(#[from] EdgeError),
+    #[error(transparent)]
+    Host(#[from] crate::host::HostError),
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> EngineError {
@@ -132,10 +134,6 @@ impl Engine {
         let mut engine = Engine { opts, store, edges };
         let recovery = engine.recover().await?;
         Ok((engine, recovery))
-    }
-
-    pub fn root(&self) -> &Root {
-        &self.opts.root
     }
 
     async fn recover(&mut self) -> Result<Recovery, EngineError> {
@@ -358,12 +356,7 @@ impl Engine {
                 .map_err(io_err(format!("writing {}", path.display()))),
             Action::RemoveFile { path } => std::fs::remove_file(root.path(path))
                 .map_err(io_err(format!("removing {}", path.display()))),
-            Action::SetHostname { hostname } => {
-                nix::unistd::sethostname(hostname).map_err(|e| EngineError::Io {
-                    what: "setting the host name".into(),
-                    source: e.into(),
-                })
-            }
+            Action::SetHostname { hostname } => Ok(crate::host::set_hostname(hostname)?),
             Action::Net(a) => Ok(self.edges.apply_network(a).await?),
             Action::Service {
                 service,

@@ -62,12 +62,10 @@ impl Engine {
         if !self.opts.set_hostname {
             return None;
         }
-        let want = desired.config.system.hostname.as_str();
-        let have = nix::unistd::gethostname()
-            .ok()
-            .and_then(|h| h.into_string().ok());
-        (have.as_deref() != Some(want)).then(|| Action::SetHostname {
-            hostname: want.to_owned(),
+        let want = &desired.config.system.hostname;
+        let have = crate::host::current_hostname().ok();
+        (have.as_deref() != Some(want.as_str())).then(|| Action::SetHostname {
+            hostname: want.clone(),
         })
     }
 
