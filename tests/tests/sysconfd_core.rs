@@ -40,6 +40,16 @@ struct TestBox {
 }
 
 impl TestBox {
+    /// Applies BASE as generation 1 and writes, unapplied, the same config
+    /// with host name `next`; returns both files.
+    fn at_generation_one(&self, next: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let one = shared_file(self.dir.path(), "one.toml", BASE);
+        let two = shared_file(self.dir.path(), "two.toml", &with_hostname(next));
+        let out = apply(&self.sysconfd, &one, &[]);
+        assert!(out.status.success(), "{}", text(&out));
+        (one, two)
+    }
+
     fn start(bus: PrivateBus) -> TestBox {
         let dir = scratch();
         let root = dir.path().join("root");
@@ -137,10 +147,8 @@ fn second_apply_of_the_same_config_plans_nothing_and_touches_nothing() {
 fn unconfirmed_apply_rolls_back_in_time_and_history_says_why() {
     require_root("sysconfd integration");
     let t = TestBox::start(PrivateBus::with_project_policy());
-    let (dir, root, d) = (t.dir.path(), &t.root, &t.sysconfd);
-    let one = shared_file(dir, "one.toml", BASE);
-    let two = shared_file(dir, "two.toml", &with_hostname("other"));
-    assert!(apply(d, &one, &[]).status.success());
+    let (root, d) = (&t.root, &t.sysconfd);
+    let (_, two) = t.at_generation_one("other");
 
     let start = Instant::now();
     let out = apply(d, &two, &["--confirm-timeout", "2"]);
@@ -172,10 +180,8 @@ fn unconfirmed_apply_rolls_back_in_time_and_history_says_why() {
 fn confirmed_apply_stays() {
     require_root("sysconfd integration");
     let t = TestBox::start(PrivateBus::with_project_policy());
-    let (dir, root, d) = (t.dir.path(), &t.root, &t.sysconfd);
-    let one = shared_file(dir, "one.toml", BASE);
-    let two = shared_file(dir, "two.toml", &with_hostname("other"));
-    assert!(apply(d, &one, &[]).status.success());
+    let (root, d) = (&t.root, &t.sysconfd);
+    let (_, two) = t.at_generation_one("other");
     assert!(apply(d, &two, &["--confirm-timeout", "2"]).status.success());
     let out = d.appliance(&["config", "confirm"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -188,12 +194,9 @@ fn confirmed_apply_stays() {
 fn a_restart_inside_the_confirm_window_rolls_back() {
     require_root("sysconfd integration");
     let mut t = TestBox::start(PrivateBus::with_project_policy());
-    let (dir, root) = (t.dir.path().to_owned(), t.root.clone());
-    let dir = dir.as_path();
+    let (_, two) = t.at_generation_one("other");
+    let root = t.root.clone();
     let d = &mut t.sysconfd;
-    let one = shared_file(dir, "one.toml", BASE);
-    let two = shared_file(dir, "two.toml", &with_hostname("other"));
-    assert!(apply(d, &one, &[]).status.success());
     let start = Instant::now();
     assert!(apply(d, &two, &["--confirm-timeout", "5"]).status.success());
     d.restart();
@@ -215,10 +218,8 @@ fn a_stale_base_is_refused_and_changes_nothing() {
     require_root("sysconfd integration");
     let t = TestBox::start(PrivateBus::with_project_policy());
     let (dir, root, d) = (t.dir.path(), &t.root, &t.sysconfd);
-    let one = shared_file(dir, "one.toml", BASE);
-    let two = shared_file(dir, "two.toml", &with_hostname("two"));
+    let (_, two) = t.at_generation_one("two");
     let three = shared_file(dir, "three.toml", &with_hostname("three"));
-    assert!(apply(d, &one, &[]).status.success());
     assert!(apply(d, &two, &["--base", "1"]).status.success());
     let before = snapshot(root);
     let out = apply(d, &three, &["--base", "1"]);
@@ -331,10 +332,8 @@ fn assert_all_denied(d: &Sysconfd, config: &Path, why: &str) {
 fn unprivileged_callers_may_read_but_not_change() {
     require_root("access control");
     let t = TestBox::start(PrivateBus::with_project_policy());
-    let (dir, root, d) = (t.dir.path(), &t.root, &t.sysconfd);
-    let one = shared_file(dir, "one.toml", BASE);
-    let two = shared_file(dir, "two.toml", &with_hostname("intruder"));
-    assert!(apply(d, &one, &[]).status.success());
+    let (root, d) = (&t.root, &t.sysconfd);
+    let (_, two) = t.at_generation_one("intruder");
     let before = snapshot(root);
 
     assert_all_denied(d, &two, "AccessDenied");
