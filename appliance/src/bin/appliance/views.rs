@@ -123,11 +123,14 @@ pub async fn ntp(json: bool) -> CallResult {
     }
     let v = parse(&text)?;
     let t = &v["tracking"];
+    let reference = match t["reference_id"].as_str() {
+        Some("7F7F0101") => "local clock".to_owned(),
+        _ => format!("{} ({})", s(&t["reference"]), s(&t["reference_id"])),
+    };
     println!(
-        "reference {}  stratum {}  leap {}",
-        s(&t["reference_name"]),
+        "reference {reference}  stratum {}  leap status {}",
         s(&t["stratum"]),
-        s(&t["leap"])
+        s(&t["leap_status"])
     );
     println!(
         "{:<4} {:<10} {:<24} {:>7} {:>5} {:>5}",
