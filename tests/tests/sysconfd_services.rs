@@ -127,6 +127,13 @@ fn phones_lease_through_sysconfd_and_leases_survive_a_pool_change() {
     assert_eq!(phone_lease["vendor"], "aastra");
     assert!(lease_for(&before, PC).is_some(), "{before:?}");
 
+    let table = text(&d.appliance(&["dhcp", "leases"]));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with(phone_ip.as_str()) && l.contains(PHONE) && l.contains("aastra")),
+        "{table}"
+    );
     let wider = shared_file(dir.path(), "wider.toml", &config(true, "10.77.0.199"));
     let out = d.appliance(&["config", "apply", wider.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
@@ -157,6 +164,13 @@ fn phones_lease_through_sysconfd_and_leases_survive_a_pool_change() {
     assert!(
         addrs.contains(&leased),
         "the lease {leased} is not on lan0: {addrs}"
+    );
+    let shown = text(&client_box.appliance(&["network", "show"]));
+    assert!(
+        shown.contains(&format!(
+            "DHCP lease on lan0: {leased}/24, router 10.77.0.254"
+        )),
+        "{shown}"
     );
     let out = client_box.appliance(&["config", "plan", "--json", dhcp_box.to_str().unwrap()]);
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
