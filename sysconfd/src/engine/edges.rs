@@ -85,18 +85,7 @@ impl Edges {
         }
     }
 
-    /// Whether `service` runs (true when sysconfd does not manage daemons).
-    pub async fn is_running(&self, service: Service) -> bool {
-        match &self.services {
-            Some(s) => s
-                .state(service)
-                .await
-                .map(|st| st.is_running())
-                .unwrap_or(false),
-            None => true,
-        }
-    }
-
+    /// A daemon's state; `None` when sysconfd does not run daemons.
     pub async fn service_state(&self, service: Service) -> Option<ServiceState> {
         match &self.services {
             Some(s) => s.state(service).await.ok(),
