@@ -1,5 +1,8 @@
-//! Generated files: what a domain wants on disk, and the atomic write that
-//! puts it there (temp file, fsync, rename, fsync of the directory).
+//! Generated files: what a domain wants on disk, and the atomic writes that
+//! put it there: [`write_atomic`] (temp file, fsync, rename, fsync of the
+//! directory) for what must survive a power cut as written, and
+//! [`write_replace`] (temp file, rename) for files derived from the
+//! generation store, which sysconfd writes again at start when they differ.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -44,6 +47,17 @@ impl FileSpec {
 
 /// Writes `contents` to `path` atomically: a crash leaves the old or the new file, never a mix.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    write_via_temp(path, contents, mode, true)
+}
+
+/// Replaces `path` through a temp file and a rename, without waiting for the
+/// disk: a crash of the process leaves the old or the new file; a power cut
+/// may leave either one or an empty file, which the next start re-derives.
+pub fn write_replace(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    write_via_temp(path, contents, mode, false)
+}
+
+fn write_via_temp(path: &Path, contents: &[u8], mode: u32, durable: bool) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("path has no parent directory"))?;
@@ -61,15 +75,36 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
             .open(&tmp)?;
         f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.write_all(contents)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
     }
     fs::rename(&tmp, path)?;
-    File::open(dir)?.sync_all()
+    if durable {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replace_sets_content_and_mode_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("etc/hosts");
+        write_replace(&path, b"one", 0o644).unwrap();
+        write_replace(&path, b"two", 0o640).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["hosts"]);
+    }
 
     #[test]
     fn atomic_write_sets_content_and_mode() {

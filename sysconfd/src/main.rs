@@ -104,10 +104,16 @@ fn default_services(daemon: bool) -> ServicesMode {
 fn main() -> ExitCode {
     sysconfd::logging::init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build();
+    let runtime = match cli.command {
+        // One-shot commands wait on one thing at a time: no worker threads.
+        Some(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        None => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build(),
+    };
     let result = runtime.context("starting the runtime").and_then(|rt| {
         rt.block_on(async {
             match cli.command {
@@ -196,6 +202,9 @@ async fn run_daemon(opts: Options) -> anyhow::Result<()> {
     let state_dir = opts.state_dir.clone();
     let seed = opts.root.path(CONFIG_PATH);
     let (mut engine, recovery) = Engine::open(opts).await?;
+    engine
+        .current_generation()
+        .context("reading the generation store")?;
     if let Some(g) = recovery.interrupted {
         tracing::warn!(generation = g, "undid an interrupted apply");
     }

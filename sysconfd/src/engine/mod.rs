@@ -25,9 +25,9 @@ pub use edges::{EdgeError, Edges, ServicesMode};
 use journal::{Backup, Journal};
 pub use pending::Pending;
 
-use crate::files::write_atomic;
+use crate::files::{write_atomic, write_replace};
 use crate::root::Root;
-use crate::store::{Generation, Outcome, Store, StoreError};
+use crate::store::{self, Generation, Outcome, Store, StoreError};
 
 /// Environment variable naming the action index at which an apply aborts
 /// the process (fault injection for crash tests).
@@ -77,6 +77,43 @@ fn network_run(actions: &[Action]) -> Vec<crate::network::NetAction> {
         .collect()
 }
 
+/// Writes or removes a generated file. Secrets are written durably: they
+/// are the only files the generation store (redacted) cannot derive again.
+fn change_file(root: &Root, action: &Action) -> Result<(), EngineError> {
+    match action {
+        Action::WriteFile {
+            path,
+            mode,
+            contents,
+            secret,
+        } => {
+            let write = if *secret { write_atomic } else { write_replace };
+            write(&root.path(path), contents.as_bytes(), *mode)
+                .map_err(io_err(format!("writing {}", path.display())))
+        }
+        Action::RemoveFile { path } => std::fs::remove_file(root.path(path))
+            .map_err(io_err(format!("removing {}", path.display()))),
+        _ => Ok(()),
+    }
+}
+
+/// Times the phases of an apply, logged at debug level (`SYSCONFD_LOG=debug`).
+struct PhaseClock(std::time::Instant);
+
+impl PhaseClock {
+    fn start() -> Self {
+        PhaseClock(std::time::Instant::now())
+    }
+
+    fn lap(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        let us = now
+            .duration_since(std::mem::replace(&mut self.0, now))
+            .as_micros() as u64;
+        tracing::debug!(phase, us, "apply phase done");
+    }
+}
+
 /// How the engine finds the machine.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -120,7 +157,7 @@ pub struct Recovery {
 
 pub struct Engine {
     opts: Options,
-    store: Store,
+    opening: store::Opening,
     edges: Edges,
 }
 
@@ -129,9 +166,13 @@ impl Engine {
     /// back a generation still waiting for its confirm.
     pub async fn open(opts: Options) -> Result<(Engine, Recovery), EngineError> {
         std::fs::create_dir_all(&opts.state_dir).map_err(io_err("creating the state directory"))?;
-        let store = Store::open(&opts.state_dir.join("generations.db"))?;
+        let opening = store::Opening::start(opts.state_dir.join("generations.db"));
         let edges = Edges::open(opts.network, opts.services, &opts.root, &opts.state_dir).await?;
-        let mut engine = Engine { opts, store, edges };
+        let mut engine = Engine {
+            opts,
+            opening,
+            edges,
+        };
         let recovery = engine.recover().await?;
         Ok((engine, recovery))
     }
@@ -146,7 +187,7 @@ impl Engine {
             );
             self.restore(&journal.backups, journal.previous).await?;
             let reason = "interrupted: sysconfd stopped during the apply; the previous generation was restored";
-            self.store
+            self.store()?
                 .set_outcome(journal.generation, Outcome::Failed, reason)?;
             Journal::clear(&state).map_err(io_err("clearing the apply journal"))?;
             recovery.interrupted = Some(journal.generation);
@@ -161,9 +202,14 @@ impl Engine {
         Ok(recovery)
     }
 
+    /// The generation store (waits for it to open the first time).
+    fn store(&self) -> Result<&Store, StoreError> {
+        self.opening.get()
+    }
+
     /// The generation in force (0 before the first apply).
     pub fn current_generation(&self) -> Result<u64, EngineError> {
-        Ok(self.store.current()?.map_or(0, |g| g.id))
+        Ok(self.store()?.current()?.map_or(0, |g| g.id))
     }
 
     pub fn pending(&self) -> Option<Pending> {
@@ -172,7 +218,11 @@ impl Engine {
 
     /// The current config, secrets redacted (empty before the first apply).
     pub fn current_config(&self) -> Result<String, EngineError> {
-        Ok(self.store.current()?.map(|g| g.config).unwrap_or_default())
+        Ok(self
+            .store()?
+            .current()?
+            .map(|g| g.config)
+            .unwrap_or_default())
     }
 
     /// The host name the generation in force sets.
@@ -183,14 +233,17 @@ impl Engine {
     }
 
     pub fn history(&self) -> Result<Vec<Generation>, EngineError> {
-        Ok(self.store.history()?)
+        Ok(self.store()?.history()?)
     }
 
     /// Validates and plans `text` against the system as it is now. Touches nothing.
     pub async fn plan(&self, text: &str) -> Result<Plan, EngineError> {
         let config = config::load(text, "appliance.toml").map_err(EngineError::Invalid)?;
         let desired = self.render(&config)?;
-        self.plan_for(&desired).await
+        let checks = planner::DaemonChecks::start(&desired, &self.opts.root);
+        let plan = self.plan_for(&desired).await?;
+        checks.finish().await?;
+        Ok(plan)
     }
 
     fn render(&self, config: &config::Config) -> Result<Desired, EngineError> {
@@ -208,7 +261,7 @@ impl Engine {
 
     /// Files the generation in force generated.
     fn owned_paths(&self) -> std::collections::BTreeSet<PathBuf> {
-        let Ok(Some(current)) = self.store.current() else {
+        let Ok(Some(current)) = self.store().and_then(Store::current) else {
             return Default::default();
         };
         let Ok(config) = config::load(&current.config, "current") else {
@@ -221,7 +274,16 @@ impl Engine {
 
     /// Applies a config: validate, check the base, plan, journal, run, verify, record.
     pub async fn apply(&mut self, req: ApplyRequest) -> Result<Applied, EngineError> {
+        let mut clock = PhaseClock::start();
         let config = config::load(&req.text, "appliance.toml").map_err(EngineError::Invalid)?;
+        if let Some(p) = self.pending() {
+            return Err(EngineError::AwaitingConfirm(p.generation));
+        }
+        let desired = self.render(&config)?;
+        clock.lap("validate and render");
+        let checks = planner::DaemonChecks::start(&desired, &self.opts.root);
+        let planned = self.plan_for(&desired).await;
+        clock.lap("plan");
         let current = self.current_generation()?;
         if let Some(base) = req.base.filter(|b| *b != current) {
             return Err(EngineError::StaleBase {
@@ -229,11 +291,9 @@ impl Engine {
                 current,
             });
         }
-        if let Some(p) = self.pending() {
-            return Err(EngineError::AwaitingConfirm(p.generation));
-        }
-        let desired = self.render(&config)?;
-        let plan = self.plan_for(&desired).await?;
+        let plan = planned?;
+        checks.finish().await?;
+        clock.lap("daemon checks");
         if plan.is_empty() {
             return Ok(Applied {
                 generation: current,
@@ -242,7 +302,7 @@ impl Engine {
             });
         }
         let previous = (current != 0).then_some(current);
-        let generation = self.store.insert(
+        let generation = self.store()?.insert(
             req.caller_uid,
             previous,
             &config.redacted().to_toml(),
@@ -257,15 +317,17 @@ impl Engine {
         journal
             .begin(&self.opts.state_dir)
             .map_err(io_err("writing the apply journal"))?;
-        if let Err(e) = self.run_and_verify(&plan, &desired).await {
+        clock.lap("record and journal");
+        if let Err(e) = self.run_and_verify(&plan, &desired, &mut clock).await {
             tracing::error!(generation, error = %e, "apply failed; restoring the previous generation");
             self.restore(&backups, previous).await?;
-            self.store
+            self.store()?
                 .set_outcome(generation, Outcome::Failed, &e.to_string())?;
             Journal::clear(&self.opts.state_dir).map_err(io_err("clearing the apply journal"))?;
             return Err(e);
         }
         self.commit(generation, previous, backups, req.confirm_timeout)?;
+        clock.lap("commit");
         tracing::info!(
             generation,
             actions = plan.actions.len(),
@@ -297,13 +359,15 @@ impl Engine {
                 }
                 .save(state)
                 .map_err(io_err("saving the pending confirmation"))?;
-                self.store.set_outcome(
+                self.store()?.set_outcome(
                     generation,
                     Outcome::Pending,
                     &format!("waiting for a confirm within {} s", t.as_secs()),
                 )?;
             }
-            None => self.store.set_outcome(generation, Outcome::Applied, "")?,
+            None => self
+                .store()?
+                .set_outcome(generation, Outcome::Applied, "")?,
         }
         Journal::clear(state).map_err(io_err("clearing the apply journal"))
     }
@@ -316,13 +380,29 @@ impl Engine {
     }
 
     /// Runs the plan in order. A run of network actions goes to the kernel
-    /// together (one round trip per kind of change); the journal makes that
-    /// safe, since an undo converges the network to the previous generation.
-    async fn run_and_verify(&mut self, plan: &Plan, desired: &Desired) -> Result<(), EngineError> {
+    /// together (one round trip per kind of change), and the file changes
+    /// that follow it, which do not depend on it, are made beside it; the
+    /// journal makes that safe, since an undo restores the files and
+    /// converges the network to the previous generation.
+    async fn run_and_verify(
+        &mut self,
+        plan: &Plan,
+        desired: &Desired,
+        clock: &mut PhaseClock,
+    ) -> Result<(), EngineError> {
         let mut index = 0;
         while index < plan.actions.len() {
-            let run = network_run(&plan.actions[index..]);
-            let len = run.len().max(1);
+            let rest = &plan.actions[index..];
+            let run = network_run(rest);
+            let files = if run.is_empty() {
+                0
+            } else {
+                rest[run.len()..]
+                    .iter()
+                    .take_while(|a| a.file().is_some())
+                    .count()
+            };
+            let len = (run.len() + files).max(1);
             if let Some(at) = self
                 .opts
                 .fault_abort_at
@@ -335,27 +415,43 @@ impl Engine {
                 std::process::abort();
             }
             if run.is_empty() {
-                self.execute(&plan.actions[index]).await?;
+                self.execute(&rest[0]).await?;
             } else {
-                self.edges.apply_network_all(&run).await?;
+                self.network_beside_files(&run, &rest[run.len()..len])
+                    .await?;
             }
             index += len;
         }
-        self.verify(desired).await
+        clock.lap("run");
+        self.verify(desired).await?;
+        clock.lap("verify");
+        Ok(())
+    }
+
+    /// Sends a run of network actions while a blocking thread makes the file
+    /// changes; waits for both, network errors first.
+    async fn network_beside_files(
+        &self,
+        run: &[crate::network::NetAction],
+        files: &[Action],
+    ) -> Result<(), EngineError> {
+        let root = self.opts.root.clone();
+        let files = files.to_vec();
+        let writing = tokio::task::spawn_blocking(move || {
+            files.iter().try_for_each(|a| change_file(&root, a))
+        });
+        let applied = self.edges.apply_network_all(run).await;
+        let written = writing
+            .await
+            .map_err(|e| EngineError::Refused(format!("the file writer stopped: {e}")))?;
+        applied?;
+        written
     }
 
     async fn execute(&self, action: &Action) -> Result<(), EngineError> {
         let root = &self.opts.root;
         match action {
-            Action::WriteFile {
-                path,
-                mode,
-                contents,
-                ..
-            } => write_atomic(&root.path(path), contents.as_bytes(), *mode)
-                .map_err(io_err(format!("writing {}", path.display()))),
-            Action::RemoveFile { path } => std::fs::remove_file(root.path(path))
-                .map_err(io_err(format!("removing {}", path.display()))),
+            Action::WriteFile { .. } | Action::RemoveFile { .. } => change_file(root, action),
             Action::SetHostname { hostname } => Ok(crate::host::set_hostname(hostname)?),
             Action::Net(a) => Ok(self.edges.apply_network(a).await?),
             Action::Service {

@@ -19,7 +19,6 @@ impl Engine {
     pub(super) async fn plan_for(&self, desired: &Desired) -> Result<Plan, EngineError> {
         let mut actions = self.network_actions(desired).await?;
         let files = self.file_actions(desired);
-        check_daemon_files(desired, &files)?;
         actions.extend(files);
         actions.extend(self.hostname_action(desired));
         actions.extend(self.service_actions(desired, &actions).await);
@@ -170,30 +169,44 @@ fn write_action(f: &FileSpec) -> Action {
     }
 }
 
-/// The daemons' own checks on the files about to change: a file Kea or
-/// chrony would refuse stops the plan with their message.
-fn check_daemon_files(desired: &Desired, actions: &[Action]) -> Result<(), EngineError> {
-    for action in actions {
-        let Action::WriteFile { path, contents, .. } = action else {
-            continue;
-        };
-        match desired
-            .services
-            .iter()
-            .find(|(_, f)| *f == path)
-            .map(|(s, _)| *s)
-        {
-            Some(Service::Dhcp) => dhcp::check_contents(contents, dhcp::InterfaceCheck::Skip)
-                .map_err(|e| {
-                    EngineError::Refused(format!(
-                        "kea-dhcp4 refuses the generated configuration: {e}"
-                    ))
-                })?,
-            Some(Service::Ntp) => ntp::check_contents(contents).map_err(|e| {
-                EngineError::Refused(format!("chronyd refuses the generated configuration: {e}"))
-            })?,
-            None => {}
-        }
+/// The daemons' own checks (`kea-dhcp4 -t`, `chronyd -p`) on the files
+/// about to change, each on a blocking thread so the plan goes on beside
+/// them. A file a daemon would refuse stops the apply with its message.
+pub(super) struct DaemonChecks(Vec<tokio::task::JoinHandle<Result<(), EngineError>>>);
+
+impl DaemonChecks {
+    pub(super) fn start(desired: &Desired, root: &crate::root::Root) -> DaemonChecks {
+        let changing = desired.services.iter().filter_map(|(service, path)| {
+            let file = desired.files.iter().find(|f| &f.path == path)?;
+            (!file.is_current(root)).then(|| (*service, file.contents.clone()))
+        });
+        let checks = changing
+            .map(|(service, contents)| {
+                tokio::task::spawn_blocking(move || check_daemon_file(service, &contents))
+            })
+            .collect();
+        DaemonChecks(checks)
     }
-    Ok(())
+
+    pub(super) async fn finish(self) -> Result<(), EngineError> {
+        for check in self.0 {
+            check.await.map_err(|e| {
+                EngineError::Refused(format!("a daemon check did not finish: {e}"))
+            })??;
+        }
+        Ok(())
+    }
+}
+
+fn check_daemon_file(service: Service, contents: &str) -> Result<(), EngineError> {
+    match service {
+        Service::Dhcp => dhcp::check_contents(contents, dhcp::InterfaceCheck::Skip).map_err(|e| {
+            EngineError::Refused(format!(
+                "kea-dhcp4 refuses the generated configuration: {e}"
+            ))
+        }),
+        Service::Ntp => ntp::check_contents(contents).map_err(|e| {
+            EngineError::Refused(format!("chronyd refuses the generated configuration: {e}"))
+        }),
+    }
 }

@@ -26,8 +26,8 @@ impl Engine {
     /// files are already in place): network actions and daemon refreshes only.
     async fn converge_to(&mut self, id: Option<u64>) -> Result<(), EngineError> {
         let Some(id) = id else { return Ok(()) };
-        let config =
-            config::load(&self.store.get(id)?.config, "previous").map_err(EngineError::Invalid)?;
+        let config = config::load(&self.store()?.get(id)?.config, "previous")
+            .map_err(EngineError::Invalid)?;
         let desired = self.render(&config)?;
         let plan = self.plan_for(&desired).await?;
         for action in plan.actions.iter().filter(|a| a.file().is_none()) {
@@ -45,7 +45,7 @@ impl Engine {
         if current == 0 {
             return Ok(());
         }
-        let config = config::load(&self.store.get(current)?.config, "current")
+        let config = config::load(&self.store()?.get(current)?.config, "current")
             .map_err(EngineError::Invalid)?;
         let desired = self.render(&config)?;
         let plan = self.plan_for(&desired).await?;
@@ -59,7 +59,7 @@ impl Engine {
     pub fn confirm(&mut self, generation: u64) -> Result<(), EngineError> {
         match self.pending() {
             Some(p) if p.generation == generation => {
-                self.store
+                self.store()?
                     .set_outcome(generation, Outcome::Applied, "confirmed")?;
                 Pending::clear(&self.opts.state_dir)
                     .map_err(io_err("clearing the pending confirmation"))
@@ -75,7 +75,7 @@ impl Engine {
         };
         tracing::warn!(generation = p.generation, reason, "rolling back");
         self.restore(&p.backups, p.previous).await?;
-        self.store
+        self.store()?
             .set_outcome(p.generation, Outcome::RolledBack, reason)?;
         Pending::clear(&self.opts.state_dir)
             .map_err(io_err("clearing the pending confirmation"))?;
@@ -88,7 +88,7 @@ impl Engine {
         target: u64,
         caller_uid: u32,
     ) -> Result<Applied, EngineError> {
-        let text = self.store.get(target)?.config;
+        let text = self.store()?.get(target)?.config;
         let current = self.current_generation()?;
         self.apply(ApplyRequest {
             text,

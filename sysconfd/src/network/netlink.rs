@@ -1,5 +1,5 @@
-//! The rtnetlink edge: one long-lived connection that dumps links,
-//! addresses and routes, and performs one [`NetAction`] at a time.
+//! The rtnetlink edge: long-lived connections that dump links, addresses
+//! and routes side by side, and perform [`NetAction`]s.
 
 use std::collections::HashMap;
 use std::mem;
@@ -11,7 +11,7 @@ use futures::{future, TryStreamExt};
 use nix::errno::Errno;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 use rtnetlink::packet_route::link::{
-    InfoData, InfoVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    InfoData, InfoVlan, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
 };
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -29,7 +29,12 @@ const GONE: [Errno; 3] = [Errno::ESRCH, Errno::EADDRNOTAVAIL, Errno::ENODEV];
 /// A connection to the kernel's routing netlink, in the network namespace
 /// the calling thread was in when it connected.
 pub struct Netlink {
+    /// Changes and the link dump.
     handle: Handle,
+    /// Two more sockets, so the address and route dumps run beside the link
+    /// dump (the kernel runs one dump at a time per socket).
+    address_dumps: Handle,
+    route_dumps: Handle,
     /// Link name to index, refreshed by every [`Netlink::observe`].
     indexes: Mutex<HashMap<String, u32>>,
 }
@@ -37,21 +42,18 @@ pub struct Netlink {
 impl Netlink {
     /// Opens the netlink socket and spawns its connection on the current tokio runtime.
     pub fn connect() -> Result<Netlink, NetError> {
-        let (connection, handle, _) =
-            rtnetlink::new_connection_with_strict_check().map_err(NetError::Connect)?;
-        tokio::spawn(connection);
         Ok(Netlink {
-            handle,
+            handle: open_socket()?,
+            address_dumps: open_socket()?,
+            route_dumps: open_socket()?,
             indexes: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Dumps links, addresses and IPv4 main-table routes, one after the
-    /// other (the kernel runs one dump at a time per socket).
+    /// Dumps links, addresses and IPv4 main-table routes, each on its own socket.
     pub async fn observe(&self) -> Result<NetState, NetError> {
-        let links = self.dump_links().await?;
-        let addresses = self.dump_addresses().await?;
-        let routes = self.dump_routes().await?;
+        let (links, addresses, routes) =
+            future::try_join3(self.dump_links(), self.dump_addresses(), self.dump_routes()).await?;
         let mut links: Vec<Link> = links.iter().filter_map(link_from).collect();
         for msg in &addresses {
             add_address(&mut links, msg);
@@ -67,17 +69,51 @@ impl Netlink {
     }
 
     /// Applies a plan in order, stopping at the first failure. A run of
-    /// actions of the same kind (the MTUs, the addresses…) touches different
-    /// links or routes, so its requests are sent together and their answers
-    /// awaited together: one round trip per run instead of per action.
+    /// actions of the same kind (the addresses, the routes…) touches
+    /// different links or routes, so its requests are sent together and their
+    /// answers awaited together: one round trip per run instead of per
+    /// action. A run of MTU and admin-state changes goes as one request per
+    /// link, as `ip link set dev X mtu N up` sends it.
     /// After a failure other actions of the same run may have taken effect;
     /// re-observe rather than assume (an engine that journals every step
     /// calls [`Netlink::apply`] one action at a time instead).
     pub async fn apply_all(&self, actions: &[NetAction]) -> Result<(), NetError> {
-        for run in actions.chunk_by(|a, b| mem::discriminant(a) == mem::discriminant(b)) {
-            future::try_join_all(run.iter().map(|a| self.apply(a))).await?;
+        let mut rest = actions;
+        while let Some(first) = rest.first() {
+            let len = if LinkSettings::covers(first) {
+                let len = rest.iter().take_while(|a| LinkSettings::covers(a)).count();
+                let settings = LinkSettings::merge(&rest[..len]);
+                future::try_join_all(settings.iter().map(|s| self.set_link(s))).await?;
+                len
+            } else {
+                let kind = mem::discriminant(first);
+                let len = rest
+                    .iter()
+                    .take_while(|a| mem::discriminant(*a) == kind)
+                    .count();
+                future::try_join_all(rest[..len].iter().map(|a| self.apply(a))).await?;
+                len
+            };
+            rest = &rest[len..];
         }
         Ok(())
+    }
+
+    async fn set_link(&self, settings: &LinkSettings<'_>) -> Result<(), NetError> {
+        let mut change = LinkUnspec::new_with_index(self.index(settings.link).await?);
+        if let Some(mtu) = settings.mtu {
+            change = change.mtu(mtu);
+        }
+        change = match settings.up {
+            Some(true) => change.up(),
+            Some(false) => change.down(),
+            None => change,
+        };
+        let sent = self.handle.link().change(change.build()).execute().await;
+        sent.map_err(|source| NetError::Apply {
+            action: settings.actions.join("; "),
+            source,
+        })
     }
 
     /// Performs one action. Removing something already gone succeeds.
@@ -219,11 +255,24 @@ impl Netlink {
     }
 
     async fn dump_links(&self) -> Result<Vec<LinkMessage>, NetError> {
-        Ok(self.handle.link().get().execute().try_collect().await?)
+        // Without counters the kernel sends each link in a third of the bytes.
+        let no_stats = vec![LinkExtentMask::SkipStats];
+        let links = self
+            .handle
+            .link()
+            .get()
+            .set_filter_mask(AddressFamily::Unspec, no_stats);
+        Ok(links.execute().try_collect().await?)
     }
 
     async fn dump_addresses(&self) -> Result<Vec<AddressMessage>, NetError> {
-        Ok(self.handle.address().get().execute().try_collect().await?)
+        Ok(self
+            .address_dumps
+            .address()
+            .get()
+            .execute()
+            .try_collect()
+            .await?)
     }
 
     async fn dump_routes(&self) -> Result<Vec<RouteMessage>, NetError> {
@@ -231,9 +280,65 @@ impl Netlink {
         // fields: main table, unicast, any protocol.
         let mut main_table = RouteMessageBuilder::<Ipv4Addr>::new().build();
         main_table.header.protocol = RouteProtocol::Unspec;
-        let routes = self.handle.route().get(main_table).execute();
+        let routes = self.route_dumps.route().get(main_table).execute();
         Ok(routes.try_collect().await?)
     }
+}
+
+/// The MTU and admin state a plan sets on one link, sent as one request.
+struct LinkSettings<'a> {
+    link: &'a str,
+    mtu: Option<u32>,
+    up: Option<bool>,
+    /// The plan's actions this request carries out, for errors.
+    actions: Vec<String>,
+}
+
+impl<'a> LinkSettings<'a> {
+    fn covers(action: &NetAction) -> bool {
+        matches!(
+            action,
+            NetAction::SetMtu { .. } | NetAction::SetUp { .. } | NetAction::SetDown { .. }
+        )
+    }
+
+    /// One entry per link, in the order the links first appear.
+    fn merge(actions: &'a [NetAction]) -> Vec<LinkSettings<'a>> {
+        let mut out: Vec<LinkSettings<'a>> = Vec::new();
+        for action in actions {
+            let (link, mtu, up) = match action {
+                NetAction::SetMtu { link, to, .. } => (link, Some(*to), None),
+                NetAction::SetUp { link } => (link, None, Some(true)),
+                NetAction::SetDown { link } => (link, None, Some(false)),
+                _ => continue,
+            };
+            let at = match out.iter().position(|s| s.link == link) {
+                Some(at) => at,
+                None => {
+                    out.push(LinkSettings {
+                        link,
+                        mtu: None,
+                        up: None,
+                        actions: Vec::new(),
+                    });
+                    out.len() - 1
+                }
+            };
+            let entry = &mut out[at];
+            entry.mtu = mtu.or(entry.mtu);
+            entry.up = up.or(entry.up);
+            entry.actions.push(action.to_string());
+        }
+        out
+    }
+}
+
+/// Opens a socket and spawns its connection on the current tokio runtime.
+fn open_socket() -> Result<Handle, NetError> {
+    let (connection, handle, _) =
+        rtnetlink::new_connection_with_strict_check().map_err(NetError::Connect)?;
+    tokio::spawn(connection);
+    Ok(handle)
 }
 
 fn is_removal(action: &NetAction) -> bool {
@@ -370,4 +475,43 @@ fn route_from(msg: &RouteMessage, names: &HashMap<u32, String>) -> Option<RouteE
     }
     entry.destination = Ipv4Cidr::new(destination, h.destination_prefix_length)?;
     Some(entry)
+}
+
+#[cfg(test)]
+mod link_settings_tests {
+    use super::*;
+
+    #[test]
+    fn mtu_and_admin_state_of_a_link_go_as_one_request() {
+        let plan = [
+            NetAction::SetMtu {
+                link: "eth0".into(),
+                from: 1500,
+                to: 9000,
+            },
+            NetAction::SetMtu {
+                link: "eth1".into(),
+                from: 1500,
+                to: 1400,
+            },
+            NetAction::SetUp {
+                link: "eth0".into(),
+            },
+            NetAction::SetDown {
+                link: "eth2".into(),
+            },
+        ];
+        let merged = LinkSettings::merge(&plan);
+        let summary: Vec<_> = merged.iter().map(|s| (s.link, s.mtu, s.up)).collect();
+        assert_eq!(
+            summary,
+            [
+                ("eth0", Some(9000), Some(true)),
+                ("eth1", Some(1400), None),
+                ("eth2", None, Some(false)),
+            ]
+        );
+        assert_eq!(merged[0].actions.len(), 2, "{:?}", merged[0].actions);
+        assert!(plan.iter().all(LinkSettings::covers));
+    }
 }

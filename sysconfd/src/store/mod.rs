@@ -1,8 +1,9 @@
 //! Generations: every applied config, kept in SQLite with who applied it,
 //! when, what the plan was and how it ended.
 
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::thread::JoinHandle;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,8 @@ pub enum StoreError {
     TooNew { found: i64 },
     #[error("generation {0} does not exist")]
     NoSuchGeneration(u64),
+    #[error("generation store could not be opened: {0}")]
+    Unavailable(String),
 }
 
 /// How a generation ended.
@@ -83,6 +86,49 @@ pub struct Generation {
     pub plan: Vec<String>,
     pub outcome: Outcome,
     pub reason: String,
+}
+
+/// A store being opened on a thread of its own. Creating the database (first
+/// boot) waits on several fsyncs; they overlap the first plan instead of
+/// preceding it.
+pub struct Opening {
+    thread: Mutex<Option<JoinHandle<Result<Store, StoreError>>>>,
+    store: OnceLock<Store>,
+    failure: OnceLock<String>,
+}
+
+impl Opening {
+    pub fn start(path: PathBuf) -> Opening {
+        Opening {
+            thread: Mutex::new(Some(std::thread::spawn(move || Store::open(&path)))),
+            store: OnceLock::new(),
+            failure: OnceLock::new(),
+        }
+    }
+
+    /// The store, once open (waits for the opening thread the first time).
+    pub fn get(&self) -> Result<&Store, StoreError> {
+        let mut thread = self.thread.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(store) = self.store.get() {
+            return Ok(store);
+        }
+        let Some(opening) = thread.take() else {
+            let why = self.failure.get().cloned().unwrap_or_default();
+            return Err(StoreError::Unavailable(why));
+        };
+        match opening.join() {
+            Ok(Ok(store)) => Ok(self.store.get_or_init(|| store)),
+            Ok(Err(e)) => {
+                let _ = self.failure.set(e.to_string());
+                Err(e)
+            }
+            Err(_) => {
+                let why = "the opening thread panicked".to_string();
+                let _ = self.failure.set(why.clone());
+                Err(StoreError::Unavailable(why))
+            }
+        }
+    }
 }
 
 /// The SQLite-backed list of generations.
@@ -212,6 +258,24 @@ fn now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_opened_in_the_background_answers_and_a_failed_one_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("generations.db");
+        let opening = Opening::start(path.clone());
+        let id = opening.get().unwrap().insert(0, None, "a", &[]).unwrap();
+        assert_eq!(opening.get().unwrap().get(id).unwrap().config, "a");
+        drop(opening);
+
+        let db = Connection::open(&path).unwrap();
+        db.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        drop(db);
+        let opening = Opening::start(path);
+        assert!(matches!(opening.get(), Err(StoreError::TooNew { .. })));
+        let again = opening.get().err().unwrap().to_string();
+        assert!(again.contains("newer than this sysconfd"), "{again}");
+    }
 
     #[test]
     fn generations_keep_their_outcome_and_order() {
