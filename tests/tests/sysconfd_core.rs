@@ -313,6 +313,41 @@ fn a_crash_at_any_action_ends_in_exactly_the_old_generation() {
     }
 }
 
+#[test]
+fn a_journal_that_outlived_its_commit_undoes_nothing() {
+    require_root("recovery test");
+    let scratch_dir = scratch();
+    let dir = scratch_dir.path();
+    let root = dir.join("box");
+    for (name, host) in [("one.toml", "telbox"), ("two.toml", "newbox")] {
+        let file = shared_file(dir, name, &with_hostname(host));
+        let out = sysconfd_once(
+            &root,
+            &["apply", "--once", "--config", file.to_str().unwrap()],
+            None,
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    // A power cut after generation 2's row was written, before the removal
+    // of its journal reached the disk, leaves this behind.
+    let old = fs::read_to_string(dir.join("one.toml")).unwrap();
+    let journal = serde_json::json!({
+        "generation": 2,
+        "previous": 1,
+        "backups": [{"path": "/etc/telbox/appliance.toml", "contents": old, "mode": 0o644}],
+    });
+    let journal_path = root.join("var/lib/telbox/apply.journal");
+    fs::write(&journal_path, journal.to_string()).unwrap();
+    let out = sysconfd_once(&root, &["recover"], None);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("nothing to recover"),
+        "{}",
+        text(&out)
+    );
+    assert!(!journal_path.exists(), "the stale journal stays");
+    assert_eq!(applied_hostname(&root), "hostname = \"newbox\"");
+}
+
 /// Every mutating call, made as `nobody`, fails with `why` in its message.
 fn assert_all_denied(d: &Sysconfd, config: &Path, why: &str) {
     let file = config.to_str().unwrap();

@@ -88,19 +88,19 @@ impl Config {
 
 /// Parses and validates `text`, read from `origin` (a file name, for messages).
 pub fn load(text: &str, origin: &str) -> Result<Config, Report> {
-    let locator = match Locator::parse(text) {
-        Ok(l) => l,
-        Err((span, message)) => return Err(Report::syntax(origin, text, span, message)),
-    };
+    // The span-keeping document is parsed only when there is something to
+    // point at: for a valid file it would be a second parse for nothing.
+    let locate = || Locator::parse(text).map_err(|(span, m)| Report::syntax(origin, text, span, m));
     let table: toml::Table = match toml::from_str(text) {
         Ok(t) => t,
         Err(e) => {
+            locate()?;
             return Err(Report::syntax(
                 origin,
                 text,
                 e.span(),
                 e.message().to_owned(),
-            ))
+            ));
         }
     };
     let mut check = Check::new();
@@ -110,7 +110,7 @@ pub fn load(text: &str, origin: &str) -> Result<Config, Report> {
     }
     match config {
         Some(config) if check.is_empty() => Ok(config),
-        _ => Err(Report::new(origin, &locator, check.into_diagnostics())),
+        _ => Err(Report::new(origin, &locate()?, check.into_diagnostics())),
     }
 }
 

@@ -57,6 +57,14 @@ pub struct Desired {
 }
 
 impl Desired {
+    /// The config as kept on disk and in history: secrets redacted.
+    pub fn redacted_config(&self) -> &str {
+        self.files
+            .iter()
+            .find(|f| f.path == Path::new(CONFIG_PATH))
+            .map_or("", |f| f.contents.as_str())
+    }
+
     /// Renders `config`. Redacted secrets resolve to the secret already
     /// stored under `root`; daemon state lives in `state_dir`.
     pub fn render(config: &Config, root: &Root, state_dir: &Path) -> Result<Desired, DesiredError> {

@@ -48,15 +48,35 @@ impl Backup {
     }
 }
 
-/// An apply in progress.
+/// An apply in progress. It also carries what the generation's row will
+/// say, which is written when the apply ends (or by the recovery that
+/// undoes it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Journal {
     pub generation: u64,
     pub previous: Option<u64>,
     pub backups: Vec<Backup>,
+    #[serde(default)]
+    pub caller_uid: u32,
+    /// The config, redacted.
+    #[serde(default)]
+    pub config: String,
+    #[serde(default)]
+    pub plan: Vec<String>,
 }
 
 impl Journal {
+    /// The generation's row as the store records it.
+    pub fn attempt(&self) -> crate::store::Attempt<'_> {
+        crate::store::Attempt {
+            id: self.generation,
+            caller_uid: self.caller_uid,
+            base: self.previous,
+            config: &self.config,
+            plan: &self.plan,
+        }
+    }
+
     fn path(state_dir: &Path) -> PathBuf {
         state_dir.join("apply.journal")
     }

@@ -180,15 +180,17 @@ impl Engine {
     async fn recover(&mut self) -> Result<Recovery, EngineError> {
         let mut recovery = Recovery::default();
         let state = self.opts.state_dir.clone();
-        if let Some(journal) = Journal::find(&state).map_err(io_err("reading the apply journal"))? {
+        let journal = Journal::find(&state).map_err(io_err("reading the apply journal"))?;
+        if journal.as_ref().is_some_and(|j| self.committed(j)) {
+            Journal::clear(&state).map_err(io_err("clearing the apply journal"))?;
+        } else if let Some(journal) = journal {
             tracing::warn!(
                 generation = journal.generation,
                 "an apply was interrupted; restoring the previous generation"
             );
             self.restore(&journal.backups, journal.previous).await?;
             let reason = "interrupted: sysconfd stopped during the apply; the previous generation was restored";
-            self.store()?
-                .set_outcome(journal.generation, Outcome::Failed, reason)?;
+            self.record_failed(&journal, reason)?;
             Journal::clear(&state).map_err(io_err("clearing the apply journal"))?;
             recovery.interrupted = Some(journal.generation);
         }
@@ -207,9 +209,16 @@ impl Engine {
         self.opening.get()
     }
 
+    /// Whether the journal's apply reached its commit (its row is written as
+    /// applied or pending) and only the journal's removal was lost.
+    fn committed(&self, journal: &Journal) -> bool {
+        let row = self.store().and_then(|s| s.get(journal.generation));
+        matches!(row, Ok(g) if matches!(g.outcome, Outcome::Applied | Outcome::Pending))
+    }
+
     /// The generation in force (0 before the first apply).
     pub fn current_generation(&self) -> Result<u64, EngineError> {
-        Ok(self.store()?.current()?.map_or(0, |g| g.id))
+        Ok(self.opening.current()?.map_or(0, |g| g.id))
     }
 
     pub fn pending(&self) -> Option<Pending> {
@@ -261,7 +270,7 @@ impl Engine {
 
     /// Files the generation in force generated.
     fn owned_paths(&self) -> std::collections::BTreeSet<PathBuf> {
-        let Ok(Some(current)) = self.store().and_then(Store::current) else {
+        let Ok(Some(current)) = self.opening.current() else {
             return Default::default();
         };
         let Ok(config) = config::load(&current.config, "current") else {
@@ -292,8 +301,6 @@ impl Engine {
             });
         }
         let plan = planned?;
-        checks.finish().await?;
-        clock.lap("daemon checks");
         if plan.is_empty() {
             return Ok(Applied {
                 generation: current,
@@ -302,31 +309,33 @@ impl Engine {
             });
         }
         let previous = (current != 0).then_some(current);
-        let generation = self.store()?.insert(
-            req.caller_uid,
-            previous,
-            &config.redacted().to_toml(),
-            &plan.lines(),
-        )?;
-        let backups = self.backups_for(&plan);
+        let generation = self.opening.next_id()?;
         let journal = Journal {
             generation,
             previous,
-            backups: backups.clone(),
+            backups: self.backups_for(&plan),
+            caller_uid: req.caller_uid,
+            config: desired.redacted_config().to_owned(),
+            plan: plan.lines(),
         };
         journal
             .begin(&self.opts.state_dir)
             .map_err(io_err("writing the apply journal"))?;
-        clock.lap("record and journal");
-        if let Err(e) = self.run_and_verify(&plan, &desired, &mut clock).await {
-            tracing::error!(generation, error = %e, "apply failed; restoring the previous generation");
-            self.restore(&backups, previous).await?;
-            self.store()?
-                .set_outcome(generation, Outcome::Failed, &e.to_string())?;
-            Journal::clear(&self.opts.state_dir).map_err(io_err("clearing the apply journal"))?;
+        clock.lap("journal");
+        // Journaled, nothing changed yet: a file a daemon refuses ends the
+        // attempt here, as a failed generation with its message.
+        if let Err(e) = checks.finish().await {
+            self.end_failed(&journal, &e)?;
             return Err(e);
         }
-        self.commit(generation, previous, backups, req.confirm_timeout)?;
+        clock.lap("daemon checks");
+        if let Err(e) = self.run_and_verify(&plan, &desired, &mut clock).await {
+            tracing::error!(generation, error = %e, "apply failed; restoring the previous generation");
+            self.restore(&journal.backups, previous).await?;
+            self.end_failed(&journal, &e)?;
+            return Err(e);
+        }
+        self.commit(&journal, req.confirm_timeout)?;
         clock.lap("commit");
         tracing::info!(
             generation,
@@ -340,36 +349,49 @@ impl Engine {
         })
     }
 
-    fn commit(
-        &self,
-        generation: u64,
-        previous: Option<u64>,
-        backups: Vec<Backup>,
-        timeout: Option<Duration>,
-    ) -> Result<(), EngineError> {
+    /// Records the generation as in force (or waiting for its confirm), then
+    /// drops the journal: from here a crash keeps it.
+    fn commit(&self, journal: &Journal, timeout: Option<Duration>) -> Result<(), EngineError> {
         let state = &self.opts.state_dir;
+        let generation = journal.generation;
         match timeout {
             Some(t) => {
                 let deadline = pending::unix_now() + t.as_secs_f64();
                 Pending {
                     generation,
-                    previous,
+                    previous: journal.previous,
                     deadline,
-                    backups,
+                    backups: journal.backups.clone(),
                 }
                 .save(state)
                 .map_err(io_err("saving the pending confirmation"))?;
-                self.store()?.set_outcome(
-                    generation,
-                    Outcome::Pending,
-                    &format!("waiting for a confirm within {} s", t.as_secs()),
-                )?;
+                let reason = format!("waiting for a confirm within {} s", t.as_secs());
+                self.store()?
+                    .record(&journal.attempt(), Outcome::Pending, &reason)?;
             }
             None => self
                 .store()?
-                .set_outcome(generation, Outcome::Applied, "")?,
+                .record(&journal.attempt(), Outcome::Applied, "")?,
         }
         Journal::clear(state).map_err(io_err("clearing the apply journal"))
+    }
+
+    /// Records an attempt that changed nothing in the end, then drops its journal.
+    fn end_failed(&self, journal: &Journal, e: &EngineError) -> Result<(), EngineError> {
+        self.record_failed(journal, &e.to_string())?;
+        Journal::clear(&self.opts.state_dir).map_err(io_err("clearing the apply journal"))
+    }
+
+    /// Marks the journal's generation failed: its row is written now, or
+    /// updated when an older sysconfd wrote it at the start.
+    fn record_failed(&self, journal: &Journal, reason: &str) -> Result<(), EngineError> {
+        let store = self.store()?;
+        match store.set_outcome(journal.generation, Outcome::Failed, reason) {
+            Err(StoreError::NoSuchGeneration(_)) => {
+                Ok(store.record(&journal.attempt(), Outcome::Failed, reason)?)
+            }
+            other => Ok(other?),
+        }
     }
 
     fn backups_for(&self, plan: &Plan) -> Vec<Backup> {

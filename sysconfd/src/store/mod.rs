@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,8 @@ pub enum StoreError {
     TooNew { found: i64 },
     #[error("generation {0} does not exist")]
     NoSuchGeneration(u64),
+    #[error("creating the generation store: {0}")]
+    Create(String),
     #[error("generation store could not be opened: {0}")]
     Unavailable(String),
 }
@@ -92,6 +95,8 @@ pub struct Generation {
 /// boot) waits on several fsyncs; they overlap the first plan instead of
 /// preceding it.
 pub struct Opening {
+    /// No store existed when opening started: it holds no generation yet.
+    fresh: bool,
     thread: Mutex<Option<JoinHandle<Result<Store, StoreError>>>>,
     store: OnceLock<Store>,
     failure: OnceLock<String>,
@@ -100,10 +105,29 @@ pub struct Opening {
 impl Opening {
     pub fn start(path: PathBuf) -> Opening {
         Opening {
+            fresh: !path.exists(),
             thread: Mutex::new(Some(std::thread::spawn(move || Store::open(&path)))),
             store: OnceLock::new(),
             failure: OnceLock::new(),
         }
+    }
+
+    /// The generation in force. A store being created has none, so this
+    /// does not wait for it.
+    pub fn current(&self) -> Result<Option<Generation>, StoreError> {
+        if self.fresh && self.store.get().is_none() {
+            return Ok(None);
+        }
+        self.get()?.current()
+    }
+
+    /// The id the next generation gets. A store being created has none yet,
+    /// so this does not wait for it.
+    pub fn next_id(&self) -> Result<u64, StoreError> {
+        if self.fresh && self.store.get().is_none() {
+            return Ok(1);
+        }
+        self.get()?.next_id()
     }
 
     /// The store, once open (waits for the opening thread the first time).
@@ -131,6 +155,19 @@ impl Opening {
     }
 }
 
+/// An apply as it is recorded: its id is chosen before it starts, the row
+/// written when it ends.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    pub id: u64,
+    pub caller_uid: u32,
+    /// The generation in force when it started.
+    pub base: Option<u64>,
+    /// The config, redacted.
+    pub config: &'a str,
+    pub plan: &'a [String],
+}
+
 /// The SQLite-backed list of generations.
 pub struct Store {
     db: Mutex<Connection>,
@@ -138,9 +175,16 @@ pub struct Store {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            create(path)?;
+        }
         let db = Connection::open(path)?;
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "FULL")?;
+        // Every commit is already durable in the WAL; folding it into the
+        // file at close would cost two more flushes at the end of every
+        // one-shot apply. SQLite folds it when it grows instead.
+        db.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
         migrate(&db)?;
         Ok(Store { db: Mutex::new(db) })
     }
@@ -172,6 +216,40 @@ impl Store {
             params![now(), caller_uid, base.map(|b| b as i64), config, plan, Outcome::Applying.as_str()],
         )?;
         Ok(db.last_insert_rowid() as u64)
+    }
+
+    /// The id the next generation gets (the engine is the only writer).
+    pub fn next_id(&self) -> Result<u64, StoreError> {
+        let last: i64 =
+            self.db()
+                .query_row("SELECT COALESCE(MAX(id), 0) FROM generation", [], |r| {
+                    r.get(0)
+                })?;
+        Ok(last as u64 + 1)
+    }
+
+    /// Records an attempt once it has ended, with its outcome: one write per apply.
+    pub fn record(
+        &self,
+        attempt: &Attempt<'_>,
+        outcome: Outcome,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let plan = serde_json::to_string(attempt.plan).expect("plan lines serialize");
+        self.db().execute(
+            "INSERT INTO generation (id, created_at, caller_uid, base, config, plan, outcome, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                attempt.id as i64,
+                now(),
+                attempt.caller_uid,
+                attempt.base.map(|b| b as i64),
+                attempt.config,
+                plan,
+                outcome.as_str(),
+                reason
+            ],
+        )?;
+        Ok(())
     }
 
     pub fn set_outcome(&self, id: u64, outcome: Outcome, reason: &str) -> Result<(), StoreError> {
@@ -234,6 +312,43 @@ fn row_to_generation(row: &rusqlite::Row<'_>) -> rusqlite::Result<Generation> {
     })
 }
 
+/// Creates an empty store at `path` under a temporary name, unsynced, then
+/// makes it durable with one fsync and renames it into place: a crash leaves
+/// no store or a whole one, for two flushes instead of one per SQLite step.
+fn create(path: &Path) -> Result<(), StoreError> {
+    let io = |e: std::io::Error| StoreError::Create(e.to_string());
+    let mut name = path.as_os_str().to_owned();
+    name.push(".new");
+    let tmp = PathBuf::from(name);
+    for leftover in ["", "-wal", "-shm"] {
+        let mut name = tmp.as_os_str().to_owned();
+        name.push(leftover);
+        match std::fs::remove_file(&name) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+            _ => {}
+        }
+    }
+    {
+        let db = Connection::open(&tmp)?;
+        db.pragma_update(None, "synchronous", "OFF")?;
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        migrate(&db)?;
+        // Closing folds the WAL into the file and removes it.
+        db.close().map_err(|(_, e)| e)?;
+    }
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(io)
+}
+
 fn migrate(db: &Connection) -> Result<(), StoreError> {
     let found: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if found > SCHEMA_VERSION {
@@ -260,6 +375,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_attempt_is_recorded_under_the_id_chosen_before_it() {
+        let s = Store::in_memory().unwrap();
+        assert_eq!(s.next_id().unwrap(), 1);
+        let plan = ["write /etc/hosts".to_string()];
+        let attempt = Attempt {
+            id: 1,
+            caller_uid: 0,
+            base: None,
+            config: "a",
+            plan: &plan,
+        };
+        s.record(&attempt, Outcome::Applied, "").unwrap();
+        assert_eq!(s.next_id().unwrap(), 2);
+        let g = s.current().unwrap().unwrap();
+        assert_eq!((g.id, g.plan.as_slice()), (1, plan.as_slice()));
+        assert!(s.record(&attempt, Outcome::Failed, "again").is_err());
+    }
+
+    #[test]
     fn a_store_opened_in_the_background_answers_and_a_failed_one_says_why() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("generations.db");
@@ -269,7 +403,8 @@ mod tests {
         drop(opening);
 
         let db = Connection::open(&path).unwrap();
-        db.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        db.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
         drop(db);
         let opening = Opening::start(path);
         assert!(matches!(opening.get(), Err(StoreError::TooNew { .. })));
