@@ -1,5 +1,5 @@
-//! The rtnetlink edge: long-lived connections that dump links, addresses
-//! and routes side by side, and perform [`NetAction`]s.
+//! The rtnetlink edge: one long-lived connection that dumps links,
+//! addresses and routes, and performs [`NetAction`]s.
 
 use std::collections::HashMap;
 use std::mem;
@@ -29,12 +29,7 @@ const GONE: [Errno; 3] = [Errno::ESRCH, Errno::EADDRNOTAVAIL, Errno::ENODEV];
 /// A connection to the kernel's routing netlink, in the network namespace
 /// the calling thread was in when it connected.
 pub struct Netlink {
-    /// Changes and the link dump.
     handle: Handle,
-    /// Two more sockets, so the address and route dumps run beside the link
-    /// dump (the kernel runs one dump at a time per socket).
-    address_dumps: Handle,
-    route_dumps: Handle,
     /// Link name to index, refreshed by every [`Netlink::observe`].
     indexes: Mutex<HashMap<String, u32>>,
 }
@@ -42,18 +37,21 @@ pub struct Netlink {
 impl Netlink {
     /// Opens the netlink socket and spawns its connection on the current tokio runtime.
     pub fn connect() -> Result<Netlink, NetError> {
+        let (connection, handle, _) =
+            rtnetlink::new_connection_with_strict_check().map_err(NetError::Connect)?;
+        tokio::spawn(connection);
         Ok(Netlink {
-            handle: open_socket()?,
-            address_dumps: open_socket()?,
-            route_dumps: open_socket()?,
+            handle,
             indexes: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Dumps links, addresses and IPv4 main-table routes, each on its own socket.
+    /// Dumps links, addresses and IPv4 main-table routes, one after the
+    /// other (the kernel runs one dump at a time per socket).
     pub async fn observe(&self) -> Result<NetState, NetError> {
-        let (links, addresses, routes) =
-            future::try_join3(self.dump_links(), self.dump_addresses(), self.dump_routes()).await?;
+        let links = self.dump_links().await?;
+        let addresses = self.dump_addresses().await?;
+        let routes = self.dump_routes().await?;
         let mut links: Vec<Link> = links.iter().filter_map(link_from).collect();
         for msg in &addresses {
             add_address(&mut links, msg);
@@ -99,21 +97,33 @@ impl Netlink {
         Ok(())
     }
 
-    async fn set_link(&self, settings: &LinkSettings<'_>) -> Result<(), NetError> {
-        let mut change = LinkUnspec::new_with_index(self.index(settings.link).await?);
-        if let Some(mtu) = settings.mtu {
+    async fn set_link(&self, s: &LinkSettings<'_>) -> Result<(), NetError> {
+        match self.change_link(s.link, s.mtu, s.up).await {
+            Err(NetError::Kernel(source)) => Err(NetError::Apply {
+                action: s.actions.join("; "),
+                source,
+            }),
+            other => other,
+        }
+    }
+
+    /// Sets the MTU and the admin state (up when `Some(true)`) of `link` in one request.
+    async fn change_link(
+        &self,
+        link: &str,
+        mtu: Option<u32>,
+        up: Option<bool>,
+    ) -> Result<(), NetError> {
+        let mut change = LinkUnspec::new_with_index(self.index(link).await?);
+        if let Some(mtu) = mtu {
             change = change.mtu(mtu);
         }
-        change = match settings.up {
+        change = match up {
             Some(true) => change.up(),
             Some(false) => change.down(),
             None => change,
         };
-        let sent = self.handle.link().change(change.build()).execute().await;
-        sent.map_err(|source| NetError::Apply {
-            action: settings.actions.join("; "),
-            source,
-        })
+        Ok(self.handle.link().change(change.build()).execute().await?)
     }
 
     /// Performs one action. Removing something already gone succeeds.
@@ -148,36 +158,9 @@ impl Netlink {
                 self.indexes.lock().expect("index cache").remove(name);
                 h.link().del(index).execute().await?;
             }
-            NetAction::SetMtu { link, to, .. } => {
-                h.link()
-                    .change(
-                        LinkUnspec::new_with_index(self.index(link).await?)
-                            .mtu(*to)
-                            .build(),
-                    )
-                    .execute()
-                    .await?;
-            }
-            NetAction::SetUp { link } => {
-                h.link()
-                    .change(
-                        LinkUnspec::new_with_index(self.index(link).await?)
-                            .up()
-                            .build(),
-                    )
-                    .execute()
-                    .await?;
-            }
-            NetAction::SetDown { link } => {
-                h.link()
-                    .change(
-                        LinkUnspec::new_with_index(self.index(link).await?)
-                            .down()
-                            .build(),
-                    )
-                    .execute()
-                    .await?;
-            }
+            NetAction::SetMtu { link, to, .. } => self.change_link(link, Some(*to), None).await?,
+            NetAction::SetUp { link } => self.change_link(link, None, Some(true)).await?,
+            NetAction::SetDown { link } => self.change_link(link, None, Some(false)).await?,
             NetAction::AddAddress { link, address } => {
                 h.address()
                     .add(
@@ -266,13 +249,7 @@ impl Netlink {
     }
 
     async fn dump_addresses(&self) -> Result<Vec<AddressMessage>, NetError> {
-        Ok(self
-            .address_dumps
-            .address()
-            .get()
-            .execute()
-            .try_collect()
-            .await?)
+        Ok(self.handle.address().get().execute().try_collect().await?)
     }
 
     async fn dump_routes(&self) -> Result<Vec<RouteMessage>, NetError> {
@@ -280,7 +257,7 @@ impl Netlink {
         // fields: main table, unicast, any protocol.
         let mut main_table = RouteMessageBuilder::<Ipv4Addr>::new().build();
         main_table.header.protocol = RouteProtocol::Unspec;
-        let routes = self.route_dumps.route().get(main_table).execute();
+        let routes = self.handle.route().get(main_table).execute();
         Ok(routes.try_collect().await?)
     }
 }
@@ -331,14 +308,6 @@ impl<'a> LinkSettings<'a> {
         }
         out
     }
-}
-
-/// Opens a socket and spawns its connection on the current tokio runtime.
-fn open_socket() -> Result<Handle, NetError> {
-    let (connection, handle, _) =
-        rtnetlink::new_connection_with_strict_check().map_err(NetError::Connect)?;
-    tokio::spawn(connection);
-    Ok(handle)
 }
 
 fn is_removal(action: &NetAction) -> bool {
