@@ -228,7 +228,7 @@ impl Engine {
     /// The current config, secrets redacted (empty before the first apply).
     pub fn current_config(&self) -> Result<String, EngineError> {
         Ok(self
-            .store()?
+            .opening
             .current()?
             .map(|g| g.config)
             .unwrap_or_default())

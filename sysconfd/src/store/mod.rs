@@ -115,7 +115,7 @@ impl Opening {
     /// The generation in force. A store being created has none, so this
     /// does not wait for it.
     pub fn current(&self) -> Result<Option<Generation>, StoreError> {
-        if self.fresh && self.store.get().is_none() {
+        if self.being_created() {
             return Ok(None);
         }
         self.get()?.current()
@@ -124,10 +124,16 @@ impl Opening {
     /// The id the next generation gets. A store being created has none yet,
     /// so this does not wait for it.
     pub fn next_id(&self) -> Result<u64, StoreError> {
-        if self.fresh && self.store.get().is_none() {
+        if self.being_created() {
             return Ok(1);
         }
         self.get()?.next_id()
+    }
+
+    /// Nothing existed when opening started and nothing was asked of it
+    /// since: it holds no generation, whether or not it is ready yet.
+    fn being_created(&self) -> bool {
+        self.fresh && self.store.get().is_none()
     }
 
     /// The store, once open (waits for the opening thread the first time).
@@ -199,23 +205,6 @@ impl Store {
         let db = Connection::open_in_memory()?;
         migrate(&db)?;
         Ok(Store { db: Mutex::new(db) })
-    }
-
-    /// Records a new generation and returns its id.
-    pub fn insert(
-        &self,
-        caller_uid: u32,
-        base: Option<u64>,
-        config: &str,
-        plan: &[String],
-    ) -> Result<u64, StoreError> {
-        let plan = serde_json::to_string(plan).expect("plan lines serialize");
-        let db = self.db();
-        db.execute(
-            "INSERT INTO generation (created_at, caller_uid, base, config, plan, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![now(), caller_uid, base.map(|b| b as i64), config, plan, Outcome::Applying.as_str()],
-        )?;
-        Ok(db.last_insert_rowid() as u64)
     }
 
     /// The id the next generation gets (the engine is the only writer).
@@ -374,6 +363,25 @@ fn now() -> i64 {
 mod tests {
     use super::*;
 
+    /// Records generation `id` with `outcome`, as the engine does when an apply ends.
+    fn put(
+        s: &Store,
+        id: u64,
+        caller_uid: u32,
+        base: Option<u64>,
+        plan: &[String],
+        outcome: Outcome,
+    ) {
+        let attempt = Attempt {
+            id,
+            caller_uid,
+            base,
+            config: "x",
+            plan,
+        };
+        s.record(&attempt, outcome, "").unwrap();
+    }
+
     #[test]
     fn an_attempt_is_recorded_under_the_id_chosen_before_it() {
         let s = Store::in_memory().unwrap();
@@ -398,8 +406,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("generations.db");
         let opening = Opening::start(path.clone());
-        let id = opening.get().unwrap().insert(0, None, "a", &[]).unwrap();
-        assert_eq!(opening.get().unwrap().get(id).unwrap().config, "a");
+        let id = opening.next_id().unwrap();
+        put(opening.get().unwrap(), id, 0, None, &[], Outcome::Applied);
+        assert_eq!(opening.current().unwrap().unwrap().id, id);
         drop(opening);
 
         let db = Connection::open(&path).unwrap();
@@ -415,11 +424,16 @@ mod tests {
     #[test]
     fn generations_keep_their_outcome_and_order() {
         let s = Store::in_memory().unwrap();
-        let g1 = s
-            .insert(0, None, "a", &["write /etc/hostname".into()])
-            .unwrap();
-        s.set_outcome(g1, Outcome::Applied, "").unwrap();
-        let g2 = s.insert(0, Some(g1), "b", &[]).unwrap();
+        let (g1, g2) = (1, 2);
+        put(
+            &s,
+            g1,
+            0,
+            None,
+            &["write /etc/hostname".into()],
+            Outcome::Applied,
+        );
+        put(&s, g2, 0, Some(g1), &[], Outcome::Applying);
         assert_eq!(
             s.current().unwrap().unwrap().id,
             g1,
@@ -440,10 +454,15 @@ mod tests {
     fn reopening_keeps_history() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.db");
-        let id = Store::open(&path)
-            .unwrap()
-            .insert(7, None, "x", &[])
-            .unwrap();
+        let id = 1;
+        put(
+            &Store::open(&path).unwrap(),
+            id,
+            7,
+            None,
+            &[],
+            Outcome::Applied,
+        );
         let again = Store::open(&path).unwrap();
         assert_eq!(again.get(id).unwrap().caller_uid, 7);
     }
