@@ -15,6 +15,18 @@ use crate::bus::PrivateBus;
 pub const DEFAULT_LINKS: &str =
     "ip link set lo up; ip link add eth0 type veth peer name eth0-peer; ip link set eth0-peer up";
 
+/// The smallest config for a box on [`DEFAULT_LINKS`]: eth0 faces the phones.
+pub const ONE_VOIP_LINK: &str = r#"
+[system]
+hostname = "telbox"
+domain = "example.com"
+
+[[network.interface]]
+name = "eth0"
+role = "voip"
+address = "192.0.2.10/24"
+"#;
+
 pub struct Sysconfd {
     child: Option<Child>,
     pub root: PathBuf,

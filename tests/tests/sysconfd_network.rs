@@ -6,19 +6,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use telbox_tests::bus::PrivateBus;
-use telbox_tests::daemon::{shared_file, text, Sysconfd};
+use telbox_tests::daemon::{shared_file, text, Sysconfd, ONE_VOIP_LINK};
 use telbox_tests::netns::Netns;
 
-const MANAGED: &str = r#"
-[system]
-hostname = "telbox"
-domain = "example.com"
-
-[[network.interface]]
-name = "eth0"
-role = "voip"
-address = "192.0.2.10/24"
-"#;
+const MANAGED: &str = ONE_VOIP_LINK;
 
 /// Whether the admin's namespace gets an answer from the box's address.
 fn reachable(admin: &Netns) -> bool {

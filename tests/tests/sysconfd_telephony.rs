@@ -7,19 +7,10 @@ use std::path::Path;
 use std::process::Command;
 
 use telbox_tests::bins::{bin, require_root};
-use telbox_tests::daemon::{text, DEFAULT_LINKS};
+use telbox_tests::daemon::{text, DEFAULT_LINKS, ONE_VOIP_LINK};
 use telbox_tests::dahdi_fixture::Fixture;
 
-const BASE: &str = r#"
-[system]
-hostname = "telbox"
-domain = "example.com"
-
-[[network.interface]]
-name = "eth0"
-role = "voip"
-address = "192.0.2.10/24"
-"#;
+const BASE: &str = ONE_VOIP_LINK;
 
 fn e1_telephony() -> String {
     let example = fs::read_to_string(
