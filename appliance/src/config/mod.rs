@@ -91,6 +91,16 @@ pub fn load(text: &str, origin: &str) -> Result<Config, Report> {
     // The span-keeping document is parsed only when there is something to
     // point at: for a valid file it would be a second parse for nothing.
     let locate = || Locator::parse(text).map_err(|(span, m)| Report::syntax(origin, text, span, m));
+    // A well-typed file is read in one pass; only a file with type errors or
+    // unknown keys goes through the recovery below, which finds them all.
+    if let Ok(config) = toml::from_str::<Config>(text) {
+        let mut check = Check::new();
+        config.validate(&mut check);
+        if check.is_empty() {
+            return Ok(config);
+        }
+        return Err(Report::new(origin, &locate()?, check.into_diagnostics()));
+    }
     let table: toml::Table = match toml::from_str(text) {
         Ok(t) => t,
         Err(e) => {

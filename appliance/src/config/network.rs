@@ -181,7 +181,9 @@ pub struct Route {
 
 /// What interfaces and VLANs have in common, for rules that apply to both.
 pub struct LinkView<'a> {
-    pub path: ConfigPath,
+    /// `interface` or `vlan`: the array under `network` it sits in.
+    pub table: &'static str,
+    pub index: usize,
     pub name: &'a InterfaceName,
     pub role: Role,
     pub method: Method,
@@ -189,11 +191,19 @@ pub struct LinkView<'a> {
     pub gateway: Option<Ipv4Addr>,
 }
 
+impl LinkView<'_> {
+    /// Where the link sits in the config; built only for a diagnostic.
+    pub fn path(&self) -> ConfigPath {
+        path!["network", self.table, self.index]
+    }
+}
+
 impl Network {
     /// Interfaces and VLANs alike, each with its path in the config.
     pub fn links(&self) -> impl Iterator<Item = LinkView<'_>> {
         let ifaces = self.interface.iter().enumerate().map(|(i, l)| LinkView {
-            path: path!["network", "interface", i],
+            table: "interface",
+            index: i,
             name: &l.name,
             role: l.role,
             method: l.method,
@@ -201,7 +211,8 @@ impl Network {
             gateway: l.gateway,
         });
         let vlans = self.vlan.iter().enumerate().map(|(i, l)| LinkView {
-            path: path!["network", "vlan", i],
+            table: "vlan",
+            index: i,
             name: &l.name,
             role: l.role,
             method: l.method,
@@ -234,9 +245,9 @@ impl Network {
     fn check_names(&self, cx: &mut Check) {
         let mut seen = BTreeMap::new();
         for link in self.links() {
-            if let Some(first) = seen.insert(link.name.clone(), link.path.clone()) {
+            if let Some(first) = seen.insert(link.name.clone(), link.path()) {
                 cx.error_help(
-                    link.path.join("name"),
+                    link.path().join("name"),
                     format!(
                         "interface `{}` is declared twice (first at `{first}`)",
                         link.name
@@ -251,7 +262,7 @@ impl Network {
         let voip: Vec<_> = self.links().filter(|l| l.role == Role::Voip).collect();
         for extra in voip.iter().skip(1) {
             cx.error_help(
-                extra.path.join("role"),
+                extra.path().join("role"),
                 format!(
                     "`{}` is a second VoIP interface; `{}` already is",
                     extra.name, voip[0].name
@@ -265,7 +276,7 @@ impl Network {
         let with_gw: Vec<_> = self.links().filter(|l| l.gateway.is_some()).collect();
         for extra in with_gw.iter().skip(1) {
             cx.error_help(
-                extra.path.join("gateway"),
+                extra.path().join("gateway"),
                 format!(
                     "a second default gateway on `{}`; `{}` already has one",
                     extra.name, with_gw[0].name
@@ -321,18 +332,19 @@ impl Network {
             .links()
             .filter_map(|l| l.address.map(|a| (l.name.clone(), a)))
             .collect();
+        let has_dhcp = self.links().any(|l| l.method == Method::Dhcp);
         for (i, route) in self.route.iter().enumerate() {
-            let base = path!["network", "route", i];
+            let at = |field: &str| path!["network", "route", i, field];
             if route.destination.addr != route.destination.network() {
                 cx.error_help(
-                    base.join("destination"),
+                    at("destination"),
                     format!("`{}` has host bits set", route.destination),
                     format!("write the network address: {}", route.destination.subnet()),
                 );
             }
             if let Some(dev) = route.interface.as_ref().filter(|d| !self.has_link(d)) {
                 cx.error(
-                    base.join("interface"),
+                    at("interface"),
                     format!("route names interface `{dev}`, which is not declared"),
                 );
                 continue;
@@ -340,10 +352,9 @@ impl Network {
             let on_link = subnets.iter().any(|(name, net)| {
                 net.contains(route.via) && route.interface.as_ref().is_none_or(|d| d == name)
             });
-            let has_dhcp = self.links().any(|l| l.method == Method::Dhcp);
             if !on_link && !has_dhcp {
                 cx.error_help(
-                    base.join("via"),
+                    at("via"),
                     format!(
                         "next hop {} is not on the subnet of any static address",
                         route.via
@@ -358,12 +369,12 @@ impl Network {
 fn check_link(link: &LinkView<'_>, cx: &mut Check) {
     match (link.method, link.address) {
         (Method::Static, None) => cx.error_help(
-            link.path.join("address"),
+            link.path().join("address"),
             format!("`{}` has `method = \"static\"` but no address", link.name),
             "add `address = \"A.B.C.D/N\"`, or set `method = \"dhcp\"`",
         ),
         (Method::Dhcp | Method::Off, Some(_)) => cx.error_help(
-            link.path.join("address"),
+            link.path().join("address"),
             format!(
                 "`{}` gets no static address with this method, but `address` is set",
                 link.name
@@ -378,7 +389,7 @@ fn check_link(link: &LinkView<'_>, cx: &mut Check) {
     if let (Some(gw), Some(addr)) = (link.gateway, link.address) {
         if !addr.contains(gw) {
             cx.error_help(
-                link.path.join("gateway"),
+                link.path().join("gateway"),
                 format!(
                     "gateway {gw} is outside the subnet {} of `{}`",
                     addr.subnet(),
@@ -391,14 +402,14 @@ fn check_link(link: &LinkView<'_>, cx: &mut Check) {
             );
         } else if gw == addr.addr {
             cx.error(
-                link.path.join("gateway"),
+                link.path().join("gateway"),
                 format!("gateway {gw} is the box's own address"),
             );
         }
     }
     if link.gateway.is_some() && link.method != Method::Static {
         cx.error(
-            link.path.join("gateway"),
+            link.path().join("gateway"),
             "a gateway is only set with `method = \"static\"`; DHCP provides its own",
         );
     }
@@ -417,6 +428,6 @@ fn check_host_address(link: &LinkView<'_>, addr: Ipv4Cidr, cx: &mut Check) {
         None
     };
     if let Some(why) = bad {
-        cx.error(link.path.join("address"), format!("{} {why}", addr.addr));
+        cx.error(link.path().join("address"), format!("{} {why}", addr.addr));
     }
 }
