@@ -268,11 +268,15 @@ impl Engine {
         &self.edges
     }
 
-    /// Files the generation in force generated.
-    fn owned_paths(&self) -> std::collections::BTreeSet<PathBuf> {
+    /// Files the generation in force generated. When `desired` is that
+    /// same config, these are its own files: no second parse to learn them.
+    fn owned_paths(&self, desired: &Desired) -> std::collections::BTreeSet<PathBuf> {
         let Ok(Some(current)) = self.opening.current() else {
             return Default::default();
         };
+        if current.config == desired.redacted_config() {
+            return desired.paths().cloned().collect();
+        }
         let Ok(config) = config::load(&current.config, "current") else {
             return Default::default();
         };

@@ -45,7 +45,7 @@ impl Engine {
         let root = &self.opts.root;
         let wanted: BTreeSet<&PathBuf> = desired.paths().collect();
         let removals = self
-            .owned_paths()
+            .owned_paths(desired)
             .into_iter()
             .filter(|p| !wanted.contains(p) && root.path(p).exists())
             .map(|path| Action::RemoveFile { path });
