@@ -4,8 +4,9 @@
 //!
 //! * [`Netlink::connect`] opens one long-lived rtnetlink connection (spawned
 //!   on the current tokio runtime, in the network namespace of the calling
-//!   thread); [`Netlink::observe`] dumps links, addresses and IPv4 main-table
-//!   routes into a [`NetState`].
+//!   thread) and a socket for link dumps, which decodes only the attributes
+//!   a [`Link`] holds; [`Netlink::observe`] dumps links, addresses and IPv4
+//!   main-table routes into a [`NetState`].
 //! * [`plan`]`(&Network, &NetState) -> Vec<NetAction>` is the pure diff; an
 //!   up-to-date system gives an empty plan. Each [`NetAction`] serializes for
 //!   the apply journal and prints as one line for `appliance config plan`.
@@ -30,6 +31,7 @@
 
 mod action;
 mod dhcp;
+mod link_dump;
 mod netlink;
 mod plan;
 mod state;
@@ -52,6 +54,8 @@ pub const TELBOX_ALIAS: &str = "telbox";
 pub enum NetError {
     #[error("cannot open a netlink socket: {0}")]
     Connect(#[source] std::io::Error),
+    #[error("cannot read the links from the kernel: {0}")]
+    Dump(#[source] std::io::Error),
     #[error("netlink request failed: {0}")]
     Kernel(#[from] rtnetlink::Error),
     #[error("`{action}` failed: {source}")]

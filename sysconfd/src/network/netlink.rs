@@ -1,5 +1,5 @@
-//! The rtnetlink edge: one long-lived connection that dumps links,
-//! addresses and routes, and performs [`NetAction`]s.
+//! The rtnetlink edge: one long-lived connection that dumps addresses and
+//! routes and performs [`NetAction`]s, beside a socket for link dumps.
 
 use std::collections::HashMap;
 use std::mem;
@@ -11,7 +11,7 @@ use futures::{future, TryStreamExt};
 use nix::errno::Errno;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
 use rtnetlink::packet_route::link::{
-    InfoData, InfoVlan, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
+    InfoData, InfoVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -20,6 +20,7 @@ use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{AddressMessageBuilder, Handle, LinkUnspec, LinkVlan, RouteMessageBuilder};
 
 use super::action::{NetAction, RouteSpec};
+use super::link_dump::LinkDump;
 use super::state::{Ipv6Prefix, Link, NetState, RouteEntry};
 use super::{NetError, TELBOX_ALIAS, TELBOX_RTPROTO};
 
@@ -30,6 +31,8 @@ const GONE: [Errno; 3] = [Errno::ESRCH, Errno::EADDRNOTAVAIL, Errno::ENODEV];
 /// the calling thread was in when it connected.
 pub struct Netlink {
     handle: Handle,
+    /// Link dumps go over their own socket, decoded sparingly.
+    link_dump: LinkDump,
     /// Link name to index, refreshed by every [`Netlink::observe`].
     indexes: Mutex<HashMap<String, u32>>,
 }
@@ -42,6 +45,7 @@ impl Netlink {
         tokio::spawn(connection);
         Ok(Netlink {
             handle,
+            link_dump: LinkDump::open().map_err(NetError::Connect)?,
             indexes: Mutex::new(HashMap::new()),
         })
     }
@@ -238,14 +242,7 @@ impl Netlink {
     }
 
     async fn dump_links(&self) -> Result<Vec<LinkMessage>, NetError> {
-        // Without counters the kernel sends each link in a third of the bytes.
-        let no_stats = vec![LinkExtentMask::SkipStats];
-        let links = self
-            .handle
-            .link()
-            .get()
-            .set_filter_mask(AddressFamily::Unspec, no_stats);
-        Ok(links.execute().try_collect().await?)
+        self.link_dump.links().await.map_err(NetError::Dump)
     }
 
     async fn dump_addresses(&self) -> Result<Vec<AddressMessage>, NetError> {
