@@ -130,6 +130,14 @@ impl Plan {
         self.actions.is_empty()
     }
 
+    /// Whether the plan writes or removes a file holding a secret.
+    pub fn touches_secret(&self) -> bool {
+        self.actions
+            .iter()
+            .filter_map(Action::file)
+            .any(|path| super::desired::Desired::is_secret(path))
+    }
+
     pub fn lines(&self) -> Vec<String> {
         self.actions.iter().map(ToString::to_string).collect()
     }
@@ -154,5 +162,27 @@ impl fmt::Display for Plan {
             writeln!(f, "{:3}. {a}", i + 1)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn removal(path: &str) -> Action {
+        Action::RemoveFile { path: path.into() }
+    }
+
+    #[test]
+    fn a_plan_touches_a_secret_when_it_writes_or_removes_one() {
+        let plain = Plan {
+            actions: vec![removal("/etc/hostname"), removal("/etc/hosts")],
+        };
+        assert!(!plain.touches_secret());
+        for secret in ["/etc/telbox/secrets/berofos-fos1", "/etc/bnfos.conf"] {
+            let mut plan = plain.clone();
+            plan.actions.push(removal(secret));
+            assert!(plan.touches_secret(), "{secret}");
+        }
     }
 }

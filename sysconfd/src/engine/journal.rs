@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::files::write_atomic;
+use crate::files::{write_atomic, write_replace};
 use crate::root::Root;
 
 /// A file as it was before an apply touched it.
@@ -81,10 +81,17 @@ impl Journal {
         state_dir.join("apply.journal")
     }
 
-    /// Durably records the start of an apply.
-    pub fn begin(&self, state_dir: &Path) -> io::Result<()> {
+    /// Records the start of an apply. The journal is there for a process
+    /// that dies mid-apply, which leaves the page cache whole; a power cut
+    /// also wipes the kernel's network state, and the next start converges
+    /// to the generation in force, deriving every generated file again from
+    /// the store. Secrets alone cannot be derived again (the store holds
+    /// them redacted): with `durable`, for a plan that touches one, the
+    /// journal is on disk before this returns.
+    pub fn begin(&self, state_dir: &Path, durable: bool) -> io::Result<()> {
         let text = serde_json::to_vec(self).map_err(io::Error::other)?;
-        write_atomic(&Self::path(state_dir), &text, 0o600)
+        let write = if durable { write_atomic } else { write_replace };
+        write(&Self::path(state_dir), &text, 0o600)
     }
 
     /// The journal of an interrupted apply, if any.

@@ -323,7 +323,7 @@ impl Engine {
             plan: plan.lines(),
         };
         journal
-            .begin(&self.opts.state_dir)
+            .begin(&self.opts.state_dir, plan.touches_secret())
             .map_err(io_err("writing the apply journal"))?;
         clock.lap("journal");
         // Journaled, nothing changed yet: a file a daemon refuses ends the
