@@ -104,3 +104,56 @@ fn removing_the_management_address_without_confirm_is_rolled_back() {
     let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
     assert_eq!(history[0]["outcome"], "rolled-back", "{history}");
 }
+
+/// eth0's IPv4 addresses, MTU and admin state, as `ip` shows them.
+fn eth0(ns: &Netns) -> (Vec<String>, u64, bool) {
+    let link = ns.ip_json(&["link", "show", "eth0"]);
+    let addrs = ns.ip_json(&["-4", "address", "show", "eth0"]);
+    let v4 = addrs[0]["addr_info"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|i| format!("{}/{}", i["local"].as_str().unwrap(), i["prefixlen"]))
+                .collect()
+        })
+        .unwrap_or_default();
+    let flags = link[0]["flags"].as_array().unwrap();
+    let up = flags.iter().any(|f| f == "UP");
+    (v4, link[0]["mtu"].as_u64().unwrap(), up)
+}
+
+#[test]
+fn an_unconfirmed_first_apply_takes_its_network_changes_back() {
+    let boxns = Netns::create();
+    boxns.veth("eth0", "peer0");
+    let before = eth0(&boxns);
+    assert_eq!(before, (Vec::new(), 1500, false));
+
+    let bus = PrivateBus::with_project_policy();
+    let dir = tempfile::tempdir().unwrap();
+    let d = Sysconfd::start_in(&bus, &dir.path().join("root"), boxns.name());
+    let first = shared_file(dir.path(), "first.toml", &format!("{MANAGED}mtu = 1400\n"));
+    let out = d.appliance(&[
+        "config",
+        "apply",
+        "--confirm-timeout",
+        "1",
+        first.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(eth0(&boxns), (vec!["192.0.2.10/24".to_owned()], 1400, true));
+
+    let start = Instant::now();
+    while eth0(&boxns) != before {
+        assert!(
+            start.elapsed() < Duration::from_secs(6),
+            "eth0 is {:?}, not back to {before:?}; log:\n{}",
+            eth0(&boxns),
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let history = d.appliance(&["config", "history", "--json"]);
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(history[0]["outcome"], "rolled-back", "{history}");
+}

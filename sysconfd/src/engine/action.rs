@@ -130,6 +130,17 @@ impl Plan {
         self.actions.is_empty()
     }
 
+    /// The network actions, in order.
+    pub fn network_actions(&self) -> Vec<crate::network::NetAction> {
+        self.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Net(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether the plan writes or removes a file holding a secret.
     pub fn touches_secret(&self) -> bool {
         self.actions

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::files::{write_atomic, write_replace};
+use crate::network::NetAction;
 use crate::root::Root;
 
 /// A file as it was before an apply touched it.
@@ -63,6 +64,10 @@ pub struct Journal {
     pub config: String,
     #[serde(default)]
     pub plan: Vec<String>,
+    /// The plan's network actions: taken back, last first, when there is
+    /// no previous generation to converge to.
+    #[serde(default)]
+    pub network: Vec<NetAction>,
 }
 
 impl Journal {

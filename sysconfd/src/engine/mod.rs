@@ -188,7 +188,8 @@ impl Engine {
                 generation = journal.generation,
                 "an apply was interrupted; restoring the previous generation"
             );
-            self.restore(&journal.backups, journal.previous).await?;
+            self.restore(&journal.backups, journal.previous, &journal.network)
+                .await?;
             let reason = "interrupted: sysconfd stopped during the apply; the previous generation was restored";
             self.record_failed(&journal, reason)?;
             Journal::clear(&state).map_err(io_err("clearing the apply journal"))?;
@@ -249,7 +250,7 @@ impl Engine {
     pub async fn plan(&self, text: &str) -> Result<Plan, EngineError> {
         let config = config::load(text, "appliance.toml").map_err(EngineError::Invalid)?;
         let desired = self.render(&config)?;
-        let checks = planner::DaemonChecks::start(&desired, &self.opts.root);
+        let mut checks = planner::DaemonChecks::start(&desired, &self.opts.root);
         let plan = self.plan_for(&desired).await?;
         checks.finish().await?;
         Ok(plan)
@@ -321,21 +322,22 @@ impl Engine {
             caller_uid: req.caller_uid,
             config: desired.redacted_config().to_owned(),
             plan: plan.lines(),
+            network: plan.network_actions(),
         };
         journal
             .begin(&self.opts.state_dir, plan.touches_secret())
             .map_err(io_err("writing the apply journal"))?;
         clock.lap("journal");
-        // Journaled, nothing changed yet: a file a daemon refuses ends the
-        // attempt here, as a failed generation with its message.
-        if let Err(e) = checks.finish().await {
-            self.end_failed(&journal, &e)?;
-            return Err(e);
-        }
-        clock.lap("daemon checks");
-        if let Err(e) = self.run_and_verify(&plan, &desired, &mut clock).await {
+        // The daemons' checks go on while the network changes; a file a
+        // daemon refuses is never written, and the attempt ends undone, as
+        // a failed generation with the daemon's message.
+        if let Err(e) = self
+            .run_and_verify(&plan, &desired, checks, &mut clock)
+            .await
+        {
             tracing::error!(generation, error = %e, "apply failed; restoring the previous generation");
-            self.restore(&journal.backups, previous).await?;
+            self.restore(&journal.backups, previous, &journal.network)
+                .await?;
             self.end_failed(&journal, &e)?;
             return Err(e);
         }
@@ -366,6 +368,7 @@ impl Engine {
                     previous: journal.previous,
                     deadline,
                     backups: journal.backups.clone(),
+                    network: journal.network.clone(),
                 }
                 .save(state)
                 .map_err(io_err("saving the pending confirmation"))?;
@@ -407,13 +410,14 @@ impl Engine {
 
     /// Runs the plan in order. A run of network actions goes to the kernel
     /// together (one round trip per kind of change), and the file changes
-    /// that follow it, which do not depend on it, are made beside it; the
-    /// journal makes that safe, since an undo restores the files and
-    /// converges the network to the previous generation.
+    /// that follow it, which do not depend on it, are made beside it once
+    /// the daemons' `checks` pass; the journal makes that safe, since an
+    /// undo restores the files and takes the network back.
     async fn run_and_verify(
         &mut self,
         plan: &Plan,
         desired: &Desired,
+        mut checks: planner::DaemonChecks,
         clock: &mut PhaseClock,
     ) -> Result<(), EngineError> {
         let mut index = 0;
@@ -441,35 +445,43 @@ impl Engine {
                 std::process::abort();
             }
             if run.is_empty() {
+                if !matches!(rest[0], Action::Net(_)) {
+                    checks.finish().await?;
+                }
                 self.execute(&rest[0]).await?;
             } else {
-                self.network_beside_files(&run, &rest[run.len()..len])
+                self.network_beside_files(&run, &rest[run.len()..len], &mut checks)
                     .await?;
             }
             index += len;
         }
+        checks.finish().await?;
         clock.lap("run");
         self.verify(desired).await?;
         clock.lap("verify");
         Ok(())
     }
 
-    /// Sends a run of network actions while a blocking thread makes the file
-    /// changes; waits for both, network errors first.
+    /// Sends a run of network actions while the daemons' checks finish and
+    /// a blocking thread then makes the file changes; waits for both,
+    /// network errors first.
     async fn network_beside_files(
         &self,
         run: &[crate::network::NetAction],
         files: &[Action],
+        checks: &mut planner::DaemonChecks,
     ) -> Result<(), EngineError> {
         let root = self.opts.root.clone();
         let files = files.to_vec();
-        let writing = tokio::task::spawn_blocking(move || {
-            files.iter().try_for_each(|a| change_file(&root, a))
-        });
-        let applied = self.edges.apply_network_all(run).await;
-        let written = writing
+        let writing = async {
+            checks.finish().await?;
+            tokio::task::spawn_blocking(move || {
+                files.iter().try_for_each(|a| change_file(&root, a))
+            })
             .await
-            .map_err(|e| EngineError::Refused(format!("the file writer stopped: {e}")))?;
+            .map_err(|e| EngineError::Refused(format!("the file writer stopped: {e}")))?
+        };
+        let (applied, written) = tokio::join!(self.edges.apply_network_all(run), writing);
         applied?;
         written
     }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::journal::Backup;
 use crate::files::write_atomic;
+use crate::network::NetAction;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pending {
@@ -19,6 +20,10 @@ pub struct Pending {
     pub deadline: f64,
     /// The files as they were before this generation, restored on rollback.
     pub backups: Vec<Backup>,
+    /// The generation's network actions, taken back when there is no
+    /// previous generation.
+    #[serde(default)]
+    pub network: Vec<NetAction>,
 }
 
 impl Pending {

@@ -188,8 +188,9 @@ impl DaemonChecks {
         DaemonChecks(checks)
     }
 
-    pub(super) async fn finish(self) -> Result<(), EngineError> {
-        for check in self.0 {
+    /// Waits for every check still running; a second call has none left.
+    pub(super) async fn finish(&mut self) -> Result<(), EngineError> {
+        for check in std::mem::take(&mut self.0) {
             check.await.map_err(|e| {
                 EngineError::Refused(format!("a daemon check did not finish: {e}"))
             })??;

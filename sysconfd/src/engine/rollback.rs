@@ -5,27 +5,45 @@
 use super::journal::Backup;
 use super::pending::Pending;
 use super::{io_err, Applied, ApplyRequest, Engine, EngineError};
+use crate::network::NetAction;
 use crate::store::Outcome;
 use appliance::config;
 
 impl Engine {
-    /// Puts files back as they were, then re-applies what the previous generation wants of the kernel.
+    /// Puts files back as they were, then re-applies what the previous
+    /// generation wants of the kernel; with none before, takes `network`,
+    /// the undone generation's network actions, back.
     pub(super) async fn restore(
         &mut self,
         backups: &[Backup],
         previous: Option<u64>,
+        network: &[NetAction],
     ) -> Result<(), EngineError> {
         for b in backups.iter().rev() {
             b.restore(&self.opts.root)
                 .map_err(io_err(format!("restoring {}", b.path.display())))?;
         }
-        self.converge_to(previous).await
+        match previous {
+            Some(id) => self.converge_to(id).await,
+            None => {
+                self.take_back(network).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Undoes network actions, last first; what fails is logged and the rest still done.
+    async fn take_back(&self, network: &[NetAction]) {
+        for action in NetAction::undo_all(network) {
+            if let Err(e) = self.edges().apply_network(&action).await {
+                tracing::error!(action = %action, error = %e, "while undoing the first generation");
+            }
+        }
     }
 
     /// Brings the kernel and the daemons to what generation `id` wants (its
     /// files are already in place): network actions and daemon refreshes only.
-    async fn converge_to(&mut self, id: Option<u64>) -> Result<(), EngineError> {
-        let Some(id) = id else { return Ok(()) };
+    async fn converge_to(&mut self, id: u64) -> Result<(), EngineError> {
         let config = config::load(&self.store()?.get(id)?.config, "previous")
             .map_err(EngineError::Invalid)?;
         let desired = self.render(&config)?;
@@ -74,7 +92,7 @@ impl Engine {
             return Ok(None);
         };
         tracing::warn!(generation = p.generation, reason, "rolling back");
-        self.restore(&p.backups, p.previous).await?;
+        self.restore(&p.backups, p.previous, &p.network).await?;
         self.store()?
             .set_outcome(p.generation, Outcome::RolledBack, reason)?;
         Pending::clear(&self.opts.state_dir)

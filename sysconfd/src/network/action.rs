@@ -57,6 +57,54 @@ pub enum NetAction {
     },
 }
 
+impl NetAction {
+    /// The action that takes this one back, for undoing an apply that had
+    /// no generation before it to return to. Deleting a VLAN has none (what
+    /// it was is gone), nor has replacing the default route (what it
+    /// replaced is gone): its undo removes the route it set.
+    pub fn undo(&self) -> Option<NetAction> {
+        use NetAction::*;
+        Some(match self {
+            CreateVlan { name, .. } => DeleteVlan { name: name.clone() },
+            DeleteVlan { .. } => return None,
+            SetMtu { link, from, to } => SetMtu {
+                link: link.clone(),
+                from: *to,
+                to: *from,
+            },
+            SetUp { link } => SetDown { link: link.clone() },
+            SetDown { link } => SetUp { link: link.clone() },
+            AddAddress { link, address } => RemoveAddress {
+                link: link.clone(),
+                address: *address,
+            },
+            RemoveAddress { link, address } => AddAddress {
+                link: link.clone(),
+                address: *address,
+            },
+            AddRoute { route } => RemoveRoute {
+                route: route.clone(),
+            },
+            RemoveRoute { route } => AddRoute {
+                route: route.clone(),
+            },
+            SetDefaultRoute { via, link } => RemoveRoute {
+                route: RouteSpec {
+                    destination: super::state::default_destination(),
+                    via: Some(*via),
+                    dev: Some(link.clone()),
+                    metric: 0,
+                },
+            },
+        })
+    }
+
+    /// What takes a run of actions back, last first.
+    pub fn undo_all(actions: &[NetAction]) -> Vec<NetAction> {
+        actions.iter().rev().filter_map(NetAction::undo).collect()
+    }
+}
+
 /// An IPv4 route as an action names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteSpec {
@@ -169,6 +217,44 @@ mod tests {
         for (action, line) in cases {
             assert_eq!(action.to_string(), line);
         }
+    }
+
+    #[test]
+    fn an_undo_takes_the_actions_back_last_first() {
+        let plan = [
+            NetAction::SetMtu {
+                link: "eth0".into(),
+                from: 1500,
+                to: 9000,
+            },
+            NetAction::SetUp {
+                link: "eth0".into(),
+            },
+            NetAction::AddAddress {
+                link: "eth0".into(),
+                address: cidr("10.0.0.2/24"),
+            },
+            NetAction::SetDefaultRoute {
+                via: "10.0.0.1".parse().unwrap(),
+                link: "eth0".into(),
+            },
+            NetAction::DeleteVlan {
+                name: "eth0.20".into(),
+            },
+        ];
+        let lines: Vec<String> = NetAction::undo_all(&plan)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "remove route default via 10.0.0.1 dev eth0 proto telbox",
+                "remove address 10.0.0.2/24 from eth0",
+                "set eth0 down",
+                "set eth0 mtu 9000 -> 1500",
+            ]
+        );
     }
 
     #[test]
