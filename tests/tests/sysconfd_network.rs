@@ -2,7 +2,8 @@
 //! the admin reaches the box on, applied without a confirm, comes back by
 //! itself and the box is reachable again.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use telbox_tests::bus::PrivateBus;
@@ -19,6 +20,18 @@ fn reachable(admin: &Netns) -> bool {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false)
+}
+
+/// `appliance config apply --confirm-timeout SECONDS FILE`, never confirmed.
+fn apply_unconfirmed(d: &Sysconfd, file: &Path, seconds: u32) -> Output {
+    let seconds = seconds.to_string();
+    d.appliance(&[
+        "config",
+        "apply",
+        "--confirm-timeout",
+        &seconds,
+        file.to_str().unwrap(),
+    ])
 }
 
 #[test]
@@ -70,13 +83,7 @@ fn removing_the_management_address_without_confirm_is_rolled_back() {
         text(&out)
     );
     let start = Instant::now();
-    let out = d.appliance(&[
-        "config",
-        "apply",
-        "--confirm-timeout",
-        "3",
-        lockout.to_str().unwrap(),
-    ]);
+    let out = apply_unconfirmed(&d, &lockout, 3);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         !reachable(&admin),
@@ -133,13 +140,7 @@ fn an_unconfirmed_first_apply_takes_its_network_changes_back() {
     let dir = tempfile::tempdir().unwrap();
     let d = Sysconfd::start_in(&bus, &dir.path().join("root"), boxns.name());
     let first = shared_file(dir.path(), "first.toml", &format!("{MANAGED}mtu = 1400\n"));
-    let out = d.appliance(&[
-        "config",
-        "apply",
-        "--confirm-timeout",
-        "1",
-        first.to_str().unwrap(),
-    ]);
+    let out = apply_unconfirmed(&d, &first, 1);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(eth0(&boxns), (vec!["192.0.2.10/24".to_owned()], 1400, true));
 
