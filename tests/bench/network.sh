@@ -13,13 +13,15 @@
 # holds the kernel's rtnl lock).
 # Every command runs under `ip netns exec`, so each pays the same entry cost,
 # shown on its own line. hyperfine times each command without a shell
-# (-N) and re-creates the namespace before every run (--prepare); the table
-# gives medians and ratios. Needs root and hyperfine.
+# (-N) and re-creates the namespace before every run (--prepare); the
+# methods take turns over several rounds, and the table gives the median of
+# the rounds' medians, and ratios. Needs root and hyperfine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 LINKS=${LINKS:-50}
 RUNS=${RUNS:-15}
+ROUNDS=${ROUNDS:-3}
 TARGET=${CARGO_TARGET_DIR:-target}
 NET_APPLY=${NET_APPLY:-$TARGET/release/net-apply}
 SYSCONFD=${SYSCONFD:-$TARGET/release/sysconfd}
@@ -86,46 +88,63 @@ check_applied() {
     fi
 }
 
-# time_ms NAME PREPARE COMMAND: the median of RUNS runs, in ms, into MS[NAME].
-declare -A MS
+# time_ms NAME PREPARE COMMAND: times RUNS runs and adds their median, in
+# ms, to the file NAME.ms (one line per round).
 time_ms() {
     local name=$1 prepare=$2 command=$3 prep=()
     [ -n "$prepare" ] && prep=(--prepare "$prepare")
     hyperfine -N --runs "$RUNS" "${prep[@]}" --export-csv "$WORK/$name.csv" "$command" >/dev/null 2>"$WORK/$name.err" ||
         { cat "$WORK/$name.err" >&2; echo "network.sh: $name failed" >&2; exit 1; }
     # CSV: command,mean,stddev,median,user,system,min,max (seconds).
-    MS[$name]=$(awk -F, 'NR == 2 { printf "%.1f", $4 * 1000 }' "$WORK/$name.csv")
+    awk -F, 'NR == 2 { printf "%.2f\n", $4 * 1000 }' "$WORK/$name.csv" >>"$WORK/$name.ms"
+}
+
+# MS[NAME]: the median of NAME's round medians.
+declare -A MS
+settle() {
+    local name
+    for name in "$@"; do
+        MS[$name]=$(sort -n "$WORK/$name.ms" | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f", m }')
+    done
 }
 
 SYSCONFD_APPLY="ip netns exec $NS $SYSCONFD --root $WORK/root --services none apply --once --config $WORK/appliance.toml"
 write_inputs
 
-time_ms sysconfd "$WORK/fresh.sh" "$SYSCONFD_APPLY"
-check_applied "sysconfd apply --once"
-sleep 1
-OUT=$($SYSCONFD_APPLY 2>&1)
-grep -q "nothing to do" <<<"$OUT" || { echo "network.sh: sysconfd re-apply planned changes: $OUT" >&2; exit 1; }
-time_ms sysconfd_noop "" "$SYSCONFD_APPLY"
+# One round times each method in turn; the table takes the median over
+# ROUNDS rounds, so that a slow spell of the machine falls on every method
+# alike rather than on whichever ran during it.
+round() {
+    time_ms sysconfd "$WORK/fresh.sh" "$SYSCONFD_APPLY"
+    check_applied "sysconfd apply --once"
+    sleep 1
+    OUT=$($SYSCONFD_APPLY 2>&1)
+    grep -q "nothing to do" <<<"$OUT" || { echo "network.sh: sysconfd re-apply planned changes: $OUT" >&2; exit 1; }
+    time_ms sysconfd_noop "" "$SYSCONFD_APPLY"
 
-time_ms telbox "$WORK/fresh.sh" "ip netns exec $NS $NET_APPLY $WORK/appliance.toml"
-check_applied telbox
-sleep 1
-ip netns exec "$NS" "$NET_APPLY" "$WORK/appliance.toml" >"$WORK/noop.json"
-grep -q '"plan":\[\]' "$WORK/noop.json" || { echo "network.sh: re-apply planned changes" >&2; exit 1; }
+    time_ms telbox "$WORK/fresh.sh" "ip netns exec $NS $NET_APPLY $WORK/appliance.toml"
+    check_applied telbox
+    sleep 1
+    ip netns exec "$NS" "$NET_APPLY" "$WORK/appliance.toml" >"$WORK/noop.json"
+    grep -q '"plan":\[\]' "$WORK/noop.json" || { echo "network.sh: re-apply planned changes" >&2; exit 1; }
+    time_ms telbox_noop "" "ip netns exec $NS $NET_APPLY $WORK/appliance.toml"
+    time_ms entry "" "ip netns exec $NS true"
+
+    time_ms ip "$WORK/fresh.sh" "ip netns exec $NS ip -batch $WORK/ip.batch"
+    check_applied "ip -batch"
+}
+for ((r = 0; r < ROUNDS; r++)); do round; done
 noop_inside=$(sed -n 's/.*"applied_us":\([0-9]*\).*/\1/p' "$WORK/noop.json")
-time_ms telbox_noop "" "ip netns exec $NS $NET_APPLY $WORK/appliance.toml"
-time_ms entry "" "ip netns exec $NS true"
 
-time_ms ip "$WORK/fresh.sh" "ip netns exec $NS ip -batch $WORK/ip.batch"
-check_applied "ip -batch"
-
+# ifupdown, thirty times slower, is timed in one round of its own.
 time_ms ifupdown "$WORK/fresh.sh" "ip netns exec $NS ifup -a --no-scripts -i $WORK/interfaces --state-dir $WORK/ifstate"
 check_applied ifupdown
+settle sysconfd sysconfd_noop telbox telbox_noop entry ip ifupdown
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 row() { printf '  %-36s %10s %14s\n' "$1" "${MS[$2]}" "$(ratio "${MS[$2]}" "${MS[ip]}")"; }
 
-echo "network apply: $LINKS veth links, each address + MTU + route; median of $RUNS runs (hyperfine), fresh namespace each"
+echo "network apply: $LINKS veth links, each address + MTU + route; median of $ROUNDS rounds of $RUNS runs (hyperfine), fresh namespace each"
 printf '  %-36s %10s %14s\n' "method" "time (ms)" "vs ip -batch"
 row "sysconfd apply --once (all of it)" sysconfd
 row "telbox netlink engine alone" telbox
