@@ -12,17 +12,21 @@ use rtnetlink::packet_core::{
     NetlinkMessage, NetlinkPayload, NlasIterator, Parseable, ParseableParametrized, NLMSG_ALIGNTO,
     NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
-use rtnetlink::packet_route::link::{LinkAttribute, LinkExtentMask, LinkHeader, LinkMessage};
+use rtnetlink::packet_route::link::{
+    InfoData, InfoVlan, LinkAttribute, LinkExtentMask, LinkFlags, LinkHeader, LinkInfo, LinkMessage,
+};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{
     protocols::NETLINK_ROUTE, AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket,
 };
 
+use super::state::Link;
+
 /// `RTM_NEWLINK`: each link of the dump comes as one.
 const RTM_NEWLINK: u16 = 16;
 /// `sizeof(struct ifinfomsg)`: the attributes follow it.
 const IFINFOMSG_LEN: usize = 16;
-/// The attributes [`super::netlink`] reads: `IFLA_ADDRESS`, `IFLA_IFNAME`,
+/// The attributes [`link_from`] reads: `IFLA_ADDRESS`, `IFLA_IFNAME`,
 /// `IFLA_MTU`, `IFLA_LINK`, `IFLA_OPERSTATE`, `IFLA_LINKINFO`, `IFLA_IFALIAS`.
 const WANTED: [u16; 7] = [1, 3, 4, 5, 16, 18, 20];
 /// A dump the kernel marks interrupted (a link changed under it) is asked again.
@@ -45,14 +49,14 @@ impl LinkDump {
         })
     }
 
-    /// Every link, with the attributes in [`WANTED`] only.
-    pub async fn links(&self) -> io::Result<Vec<LinkMessage>> {
+    /// Every link, as the kernel has it now.
+    pub async fn links(&self) -> io::Result<Vec<Link>> {
         let socket = self.socket.lock().await;
         for _ in 0..ATTEMPTS {
             let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
             socket.send(&request(sequence)).await?;
             if let Some(links) = receive(&socket, sequence).await? {
-                return Ok(links);
+                return Ok(links.iter().filter_map(link_from).collect());
             }
         }
         Err(io::Error::other(
@@ -120,6 +124,47 @@ fn link(payload: &[u8]) -> Result<LinkMessage, DecodeError> {
         }
     }
     Ok(link)
+}
+
+fn link_from(msg: &LinkMessage) -> Option<Link> {
+    let mut link = Link::new(msg.header.index, "", 0);
+    link.up = msg.header.flags.contains(LinkFlags::Up);
+    for attr in &msg.attributes {
+        match attr {
+            LinkAttribute::IfName(n) => link.name = n.clone(),
+            LinkAttribute::Mtu(m) => link.mtu = *m,
+            LinkAttribute::Address(a) if !a.is_empty() => link.mac = Some(mac_text(a)),
+            LinkAttribute::OperState(s) => link.oper = format!("{s:?}").to_lowercase(),
+            LinkAttribute::Link(p) => link.parent = Some(*p),
+            LinkAttribute::IfAlias(a) => link.alias = Some(a.clone()),
+            LinkAttribute::LinkInfo(infos) => read_link_info(&mut link, infos),
+            _ => {}
+        }
+    }
+    (!link.name.is_empty()).then_some(link)
+}
+
+fn read_link_info(link: &mut Link, infos: &[LinkInfo]) {
+    for info in infos {
+        match info {
+            LinkInfo::Kind(k) => link.kind = Some(k.to_string()),
+            LinkInfo::Data(InfoData::Vlan(vlan)) => {
+                link.vlan_id = vlan.iter().find_map(|v| match v {
+                    InfoVlan::Id(id) => Some(*id),
+                    _ => None,
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+fn mac_text(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// The end of a dump, which carries an error code when the dump failed.

@@ -10,9 +10,7 @@ use appliance::config::values::Ipv4Cidr;
 use futures::{future, TryStreamExt};
 use nix::errno::Errno;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressMessage};
-use rtnetlink::packet_route::link::{
-    InfoData, InfoVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
-};
+use rtnetlink::packet_route::link::LinkMessage;
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
@@ -53,10 +51,9 @@ impl Netlink {
     /// Dumps links, addresses and IPv4 main-table routes, one after the
     /// other (the kernel runs one dump at a time per socket).
     pub async fn observe(&self) -> Result<NetState, NetError> {
-        let links = self.dump_links().await?;
+        let mut links = self.link_dump.links().await.map_err(NetError::Dump)?;
         let addresses = self.dump_addresses().await?;
         let routes = self.dump_routes().await?;
-        let mut links: Vec<Link> = links.iter().filter_map(link_from).collect();
         for msg in &addresses {
             add_address(&mut links, msg);
         }
@@ -241,10 +238,6 @@ impl Netlink {
         Ok(route_request(route, oif))
     }
 
-    async fn dump_links(&self) -> Result<Vec<LinkMessage>, NetError> {
-        self.link_dump.links().await.map_err(NetError::Dump)
-    }
-
     async fn dump_addresses(&self) -> Result<Vec<AddressMessage>, NetError> {
         Ok(self.handle.address().get().execute().try_collect().await?)
     }
@@ -347,47 +340,6 @@ fn address_message(index: u32, address: Ipv4Cidr) -> AddressMessage {
         .index(index)
         .address(address.addr, address.prefix)
         .build()
-}
-
-fn link_from(msg: &LinkMessage) -> Option<Link> {
-    let mut link = Link::new(msg.header.index, "", 0);
-    link.up = msg.header.flags.contains(LinkFlags::Up);
-    for attr in &msg.attributes {
-        match attr {
-            LinkAttribute::IfName(n) => link.name = n.clone(),
-            LinkAttribute::Mtu(m) => link.mtu = *m,
-            LinkAttribute::Address(a) if !a.is_empty() => link.mac = Some(mac_text(a)),
-            LinkAttribute::OperState(s) => link.oper = format!("{s:?}").to_lowercase(),
-            LinkAttribute::Link(p) => link.parent = Some(*p),
-            LinkAttribute::IfAlias(a) => link.alias = Some(a.clone()),
-            LinkAttribute::LinkInfo(infos) => read_link_info(&mut link, infos),
-            _ => {}
-        }
-    }
-    (!link.name.is_empty()).then_some(link)
-}
-
-fn read_link_info(link: &mut Link, infos: &[LinkInfo]) {
-    for info in infos {
-        match info {
-            LinkInfo::Kind(k) => link.kind = Some(k.to_string()),
-            LinkInfo::Data(InfoData::Vlan(vlan)) => {
-                link.vlan_id = vlan.iter().find_map(|v| match v {
-                    InfoVlan::Id(id) => Some(*id),
-                    _ => None,
-                });
-            }
-            _ => {}
-        }
-    }
-}
-
-fn mac_text(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 fn add_address(links: &mut [Link], msg: &AddressMessage) {
