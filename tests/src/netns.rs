@@ -48,6 +48,24 @@ impl Netns {
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("ip -j {args:?}: {e}: {out}"))
     }
 
+    /// `ip -j link show dev NAME`: the link as iproute2 reports it.
+    pub fn link(&self, name: &str) -> Value {
+        self.ip_json(&["link", "show", "dev", name])[0].clone()
+    }
+
+    /// The IPv4 addresses on link `name`, as `A.B.C.D/N`.
+    pub fn ipv4(&self, name: &str) -> Vec<String> {
+        let info = self.ip_json(&["-4", "addr", "show", "dev", name]);
+        info[0]["addr_info"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| format!("{}/{}", x["local"].as_str().unwrap(), x["prefixlen"]))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The command prefix that runs a program inside: `ip netns exec NAME`.
     pub fn prefix(&self) -> Vec<String> {
         ["ip", "netns", "exec", &self.name]
@@ -148,4 +166,9 @@ pub fn run(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Whether a link from [`Netns::link`] or `ip -j link` is administratively up.
+pub fn is_up(link: &Value) -> bool {
+    link["flags"].as_array().unwrap().iter().any(|f| f == "UP")
 }

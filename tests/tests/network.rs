@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::Command;
 
 use serde_json::Value;
-use telbox_tests::netns::{run, Netns};
+use telbox_tests::netns::{is_up, run, Netns};
 
 const NET_APPLY: &str = env!("CARGO_BIN_EXE_net-apply");
 
@@ -75,32 +75,12 @@ fn three_links() -> Netns {
     ns
 }
 
-fn link(ns: &Netns, name: &str) -> Value {
-    ns.ip_json(&["link", "show", "dev", name])[0].clone()
-}
-
-fn ipv4(ns: &Netns, name: &str) -> Vec<String> {
-    let info = ns.ip_json(&["-4", "addr", "show", "dev", name]);
-    info[0]["addr_info"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|x| format!("{}/{}", x["local"].as_str().unwrap(), x["prefixlen"]))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// `ip route` lines, as text, for readable assertions.
 fn routes(ns: &Netns) -> Vec<String> {
     ns.ip(&["route", "show", "table", "main"])
         .lines()
         .map(|l| l.trim().to_owned())
         .collect()
-}
-
-fn is_up(link: &Value) -> bool {
-    link["flags"].as_array().unwrap().iter().any(|f| f == "UP")
 }
 
 /// Links (name, MTU, flags), IPv4 addresses and routes: what an apply may change.
@@ -113,7 +93,7 @@ fn snapshot(ns: &Netns) -> (Vec<String>, Vec<Vec<String>>, Vec<String>) {
         .map(|l| format!("{} mtu {} {}", l["ifname"], l["mtu"], l["flags"]))
         .collect();
     let names = ["v0", "v1", "v2", "v0p", "v1p", "v2p"];
-    let addrs = names.iter().map(|n| ipv4(ns, n)).collect();
+    let addrs = names.iter().map(|n| ns.ipv4(n)).collect();
     (links, addrs, routes(ns))
 }
 
@@ -136,14 +116,14 @@ fn addresses_mtu_link_state_and_routes_are_applied() {
             "set default route via 10.10.0.1 dev v0 proto telbox",
         ]
     );
-    let v0 = link(&ns, "v0");
+    let v0 = ns.link("v0");
     assert_eq!(v0["mtu"], 9000);
     assert!(is_up(&v0), "{v0}");
-    assert_eq!(link(&ns, "v1")["mtu"], 1400);
-    assert!(!is_up(&link(&ns, "v2")), "method = off must take v2 down");
-    assert_eq!(ipv4(&ns, "v0"), ["10.10.0.2/24"]);
-    assert_eq!(ipv4(&ns, "v1"), ["10.11.0.2/24"]);
-    assert_eq!(ipv4(&ns, "v2"), Vec::<String>::new());
+    assert_eq!(ns.link("v1")["mtu"], 1400);
+    assert!(!is_up(&ns.link("v2")), "method = off must take v2 down");
+    assert_eq!(ns.ipv4("v0"), ["10.10.0.2/24"]);
+    assert_eq!(ns.ipv4("v1"), ["10.11.0.2/24"]);
+    assert_eq!(ns.ipv4("v2"), Vec::<String>::new());
     let r = routes(&ns);
     assert!(
         r.contains(&"default via 10.10.0.1 dev v0 proto 207".to_owned()),
@@ -188,17 +168,17 @@ fn unmanaged_links_and_hand_made_routes_survive_every_apply() {
     for body in [unmanaged.as_str(), without_route, unmanaged.as_str()] {
         apply(&ns, body);
         assert_eq!(
-            ipv4(&ns, "u0"),
+            ns.ipv4("u0"),
             ["192.168.5.5/24"],
             "an undeclared link is not ours"
         );
         assert_eq!(
-            ipv4(&ns, "v1"),
+            ns.ipv4("v1"),
             ["172.16.0.9/16"],
             "an unmanaged link keeps its addresses"
         );
-        assert_eq!(link(&ns, "v1")["mtu"], 1300, "and its MTU");
-        assert!(!is_up(&link(&ns, "v1")), "and its link state");
+        assert_eq!(ns.link("v1")["mtu"], 1300, "and its MTU");
+        assert!(!is_up(&ns.link("v1")), "and its link state");
         let r = routes(&ns);
         assert!(
             r.contains(&"192.168.99.0/24 via 10.10.0.9 dev v0 proto static".to_owned()),
@@ -240,8 +220,8 @@ fn addresses_dropped_from_the_config_are_removed() {
             "add address 10.11.0.5/24 to v1",
         ]
     );
-    assert_eq!(ipv4(&ns, "v0"), ["10.10.0.2/24"]);
-    assert_eq!(ipv4(&ns, "v1"), ["10.11.0.5/24"]);
+    assert_eq!(ns.ipv4("v0"), ["10.10.0.2/24"]);
+    assert_eq!(ns.ipv4("v1"), ["10.11.0.5/24"]);
     assert!(routes(&ns).contains(&"default via 10.10.0.1 dev v0 proto 207".to_owned()));
 }
 
@@ -270,6 +250,7 @@ fn moving_the_gateway_link_address_brings_its_routes_back() {
 fn observe_agrees_with_iproute2() {
     let ns = three_links();
     apply(&ns, BASE);
+    ns.ip(&["link", "set", "v1p", "alias", "set by hand"]);
     let file = config_file(BASE);
     let state: Value = serde_json::from_str(&run(ns
         .command(NET_APPLY)
@@ -288,7 +269,26 @@ fn observe_agrees_with_iproute2() {
         assert_eq!(ours["mtu"], l["mtu"]);
         assert_eq!(ours["mac"], l["address"]);
         assert_eq!(ours["up"], is_up(l));
+        let oper = l["operstate"].as_str().unwrap().to_lowercase();
+        assert_eq!(ours["oper"], oper.as_str(), "{}", l["ifname"]);
+        assert_eq!(ours.get("alias"), l.get("ifalias"), "{}", l["ifname"]);
+        let name_of = |index: u64| {
+            let links = ip_links.as_array().unwrap();
+            links.iter().find(|p| p["ifindex"] == index).unwrap()["ifname"].clone()
+        };
+        let parent = ours["parent"].as_u64().map(name_of);
+        assert_eq!(parent.as_ref(), l.get("link"), "{}", l["ifname"]);
     }
+    assert_eq!(
+        ip_links
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l.get("ifalias").is_some())
+            .count(),
+        1,
+        "the alias set by hand is seen"
+    );
     let v0 = state["links"]
         .as_array()
         .unwrap()

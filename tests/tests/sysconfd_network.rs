@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use telbox_tests::bus::PrivateBus;
 use telbox_tests::daemon::{shared_file, text, Sysconfd, ONE_VOIP_LINK};
-use telbox_tests::netns::Netns;
+use telbox_tests::netns::{is_up, Netns};
 
 const MANAGED: &str = ONE_VOIP_LINK;
 
@@ -114,19 +114,8 @@ fn removing_the_management_address_without_confirm_is_rolled_back() {
 
 /// eth0's IPv4 addresses, MTU and admin state, as `ip` shows them.
 fn eth0(ns: &Netns) -> (Vec<String>, u64, bool) {
-    let link = ns.ip_json(&["link", "show", "eth0"]);
-    let addrs = ns.ip_json(&["-4", "address", "show", "eth0"]);
-    let v4 = addrs[0]["addr_info"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|i| format!("{}/{}", i["local"].as_str().unwrap(), i["prefixlen"]))
-                .collect()
-        })
-        .unwrap_or_default();
-    let flags = link[0]["flags"].as_array().unwrap();
-    let up = flags.iter().any(|f| f == "UP");
-    (v4, link[0]["mtu"].as_u64().unwrap(), up)
+    let link = ns.link("eth0");
+    (ns.ipv4("eth0"), link["mtu"].as_u64().unwrap(), is_up(&link))
 }
 
 #[test]
