@@ -455,6 +455,8 @@ impl Engine {
             }
             index += len;
         }
+        // Each checked file is written by the plan, so its check ended before
+        // that write; this only makes sure no check outlives the run.
         checks.finish().await?;
         clock.lap("run");
         self.verify(desired).await?;

@@ -2,6 +2,7 @@
 //! the daemons to it, confirming or expiring a pending generation, and
 //! applying an older generation again.
 
+use super::action::Action;
 use super::journal::Backup;
 use super::pending::Pending;
 use super::{io_err, Applied, ApplyRequest, Engine, EngineError};
@@ -26,17 +27,23 @@ impl Engine {
         match previous {
             Some(id) => self.converge_to(id).await,
             None => {
-                self.take_back(network).await;
+                let undo: Vec<Action> = NetAction::undo_all(network)
+                    .into_iter()
+                    .map(Action::Net)
+                    .collect();
+                self.execute_each(undo.iter().collect(), "undoing the first generation")
+                    .await;
                 Ok(())
             }
         }
     }
 
-    /// Undoes network actions, last first; what fails is logged and the rest still done.
-    async fn take_back(&self, network: &[NetAction]) {
-        for action in NetAction::undo_all(network) {
-            if let Err(e) = self.edges().apply_network(&action).await {
-                tracing::error!(action = %action, error = %e, "while undoing the first generation");
+    /// Runs every action; one that fails is logged and the rest still run,
+    /// as a restore that stopped halfway would leave the box worse off.
+    async fn execute_each(&self, actions: Vec<&Action>, during: &str) {
+        for action in actions {
+            if let Err(e) = self.execute(action).await {
+                tracing::error!(action = %action, error = %e, "while {during}");
             }
         }
     }
@@ -48,11 +55,9 @@ impl Engine {
             .map_err(EngineError::Invalid)?;
         let desired = self.render(&config)?;
         let plan = self.plan_for(&desired).await?;
-        for action in plan.actions.iter().filter(|a| a.file().is_none()) {
-            if let Err(e) = self.execute(action).await {
-                tracing::error!(action = %action, error = %e, "while restoring generation {id}");
-            }
-        }
+        let kernel_and_daemons = plan.actions.iter().filter(|a| a.file().is_none()).collect();
+        self.execute_each(kernel_and_daemons, &format!("restoring generation {id}"))
+            .await;
         Ok(())
     }
 
