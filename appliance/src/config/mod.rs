@@ -91,36 +91,42 @@ pub fn load(text: &str, origin: &str) -> Result<Config, Report> {
     // The span-keeping document is parsed only when there is something to
     // point at: for a valid file it would be a second parse for nothing.
     let locate = || Locator::parse(text).map_err(|(span, m)| Report::syntax(origin, text, span, m));
-    // A well-typed file is read in one pass; only a file with type errors or
-    // unknown keys goes through the recovery below, which finds them all.
-    if let Ok(config) = toml::from_str::<Config>(text) {
-        let mut check = Check::new();
-        config.validate(&mut check);
-        if check.is_empty() {
-            return Ok(config);
-        }
-        return Err(Report::new(origin, &locate()?, check.into_diagnostics()));
-    }
-    let table: toml::Table = match toml::from_str(text) {
-        Ok(t) => t,
-        Err(e) => {
-            locate()?;
-            return Err(Report::syntax(
-                origin,
-                text,
-                e.span(),
-                e.message().to_owned(),
-            ));
-        }
-    };
     let mut check = Check::new();
-    let config = parse::deserialize_all::<Config>(table, &mut check);
+    // A well-typed file is read in one pass; only a file with type errors or
+    // unknown keys goes through the recovery, which finds them all.
+    let config = match toml::from_str::<Config>(text) {
+        Ok(config) => Some(config),
+        Err(_) => recover(text, origin, &mut check, locate)?,
+    };
     if let Some(config) = &config {
         config.validate(&mut check);
     }
     match config {
         Some(config) if check.is_empty() => Ok(config),
         _ => Err(Report::new(origin, &locate()?, check.into_diagnostics())),
+    }
+}
+
+/// Reads a file that does not deserialize as it is: a syntax error is the
+/// whole report; otherwise every type error and unknown key goes into
+/// `check`, and the config comes back when only unknown keys were wrong.
+fn recover(
+    text: &str,
+    origin: &str,
+    check: &mut Check,
+    locate: impl Fn() -> Result<Locator, Report>,
+) -> Result<Option<Config>, Report> {
+    match toml::from_str::<toml::Table>(text) {
+        Ok(table) => Ok(parse::deserialize_all::<Config>(table, check)),
+        Err(e) => {
+            locate()?;
+            Err(Report::syntax(
+                origin,
+                text,
+                e.span(),
+                e.message().to_owned(),
+            ))
+        }
     }
 }
 
