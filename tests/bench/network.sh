@@ -153,7 +153,7 @@ row "ifupdown ifup -a --no-scripts" ifupdown
 row "sysconfd no-op re-apply" sysconfd_noop
 row "telbox engine no-op re-apply" telbox_noop
 printf '  %-36s %10s\n' "(ip netns exec true: entry cost)" "${MS[entry]}"
-echo "  ifupdown / sysconfd: $(ratio "${MS[ifupdown]}" "${MS[sysconfd]}"); ifupdown / telbox engine: $(ratio "${MS[ifupdown]}" "${MS[telbox]}")"
+echo "  ifupdown / sysconfd: $(ratio "${MS[ifupdown]}" "${MS[sysconfd]}"); ifupdown / telbox engine: $(ratio "${MS[ifupdown]}" "${MS[telbox]}") (ifupdown: one round)"
 echo "  sysconfd apply --once also validates, records the generation (SQLite), journals, writes the"
 echo "  config and host files, checks chrony.conf with chronyd -p and verifies by reading the kernel back"
 echo "  engine no-op inside the process (netlink connect, dumps, plan): $(awk -v us="$noop_inside" 'BEGIN { printf "%.1f", us / 1000 }') ms, empty plan"
