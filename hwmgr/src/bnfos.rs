@@ -4,7 +4,9 @@
 //! Wazo slave keeps working: one `[fosN]` section per device with its `mac`,
 //! `host` and `login = user:password` lines. The text is produced by
 //! [`berofos::BnfosConf`], which refuses any value that would not survive one
-//! line. The file holds passwords: the caller writes it with mode 0600.
+//! line. The file holds passwords: the caller writes it with mode 0600, and
+//! reads each `password_file` with [`read_secret_file`], which refuses a file
+//! group or others may read.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
@@ -12,6 +14,11 @@ use std::path::{Path, PathBuf};
 
 use appliance::config::berofos::Berofos;
 use berofos::{BnfosConf, ConfDevice, Login, Mac};
+
+/// Reads a password file, refusing it (with the `chmod 600 FILE` fix in the
+/// message) when group or others may read it: the `read_secret` to give
+/// [`render`], and what `appliance berofos --password-file` reads with.
+pub use berofos::read_secret_file;
 
 /// Why `/etc/bnfos.conf` could not be generated. Never holds a password.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +51,7 @@ pub enum BnfosError {
 ///
 /// The login is `user:password`, the password taken inline or read from
 /// `password_file` through `read_secret` (one line; its line ending is
-/// dropped). A device with no password gets the commented placeholder
+/// dropped; on a real system `read_secret` is [`read_secret_file`]). A device with no password gets the commented placeholder
 /// `bnfos --scan -x` writes.
 pub fn render(
     devices: &[Berofos],
@@ -272,5 +279,33 @@ mod tests {
         let err = render(&[ok, fos2], breaking).unwrap_err().to_string();
         assert!(err.starts_with("berofos fos2:"), "{err}");
         assert!(!err.contains("6.6.6.6") && !err.contains("pw\n"), "{err}");
+    }
+
+    #[test]
+    fn a_password_file_open_to_others_is_refused_and_an_owner_only_one_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("fos1");
+        std::fs::write(&file, "file-pw\n").unwrap();
+        let fos1 = with_login(
+            device("fos1", "10.0.0.5"),
+            "admin",
+            None,
+            Some(file.to_str().unwrap()),
+        );
+        let devices = [fos1];
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = render(&devices, read_secret_file).unwrap_err().to_string();
+        let shown = file.display().to_string();
+        assert!(
+            err.starts_with(&format!("berofos fos1: cannot read password file {shown}")),
+            "{err}"
+        );
+        assert!(err.contains(&format!("chmod 600 {shown}")), "{err}");
+        assert!(!err.contains("file-pw"), "{err}");
+
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let text = render(&devices, read_secret_file).unwrap();
+        assert!(text.contains("login = admin:file-pw\n"), "{text}");
     }
 }

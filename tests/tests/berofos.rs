@@ -56,19 +56,23 @@ fn directed_scan_finds_the_device() {
 fn reads_all_settings() {
     let sim = sim();
     let settings = client(&sim).settings().unwrap();
-    assert_eq!(settings.relay_mode, RelayMode::Slave);
-    assert_eq!(settings.default_relay_mode, RelayMode::Slave);
-    assert_eq!(settings.scenario, Scenario::Fallback);
-    assert_eq!(settings.watchdog.state, WatchdogState::Off);
-    assert!(!settings.watchdog.enabled && !settings.watchdog.enabled_by_default);
-    assert_eq!(settings.watchdog.interval_secs, 60);
-    assert_eq!(settings.network.address, LOCALHOST);
-    assert_eq!(settings.network.hostname, "berofos");
-    assert!(settings.network.dhcp);
-    assert_eq!(settings.http_port, sim.http_addr().port());
-    assert!(!settings.password_protection);
+    assert_eq!(settings.relay_mode, Some(RelayMode::Slave));
+    assert_eq!(settings.default_relay_mode, Some(RelayMode::Slave));
+    assert_eq!(settings.scenario, Some(Scenario::Fallback));
+    assert_eq!(settings.watchdog.state, Some(WatchdogState::Off));
+    assert_eq!(settings.watchdog.enabled, Some(false));
+    assert_eq!(settings.watchdog.enabled_by_default, Some(false));
+    assert_eq!(settings.watchdog.interval_secs, Some(60));
+    assert_eq!(settings.network.address, Some(LOCALHOST));
+    assert_eq!(settings.network.hostname.as_deref(), Some("berofos"));
+    assert_eq!(settings.network.dhcp, Some(true));
+    assert_eq!(settings.http_port, Some(sim.http_addr().port()));
+    assert_eq!(settings.password_protection, Some(false));
     assert_eq!(settings.layout_mismatch, None);
+    assert!(settings.missing.is_empty(), "{:?}", settings.missing);
+    assert!(settings.warnings().is_empty(), "{:?}", settings.warnings());
     assert_eq!(sim.snapshot().counters.http_requests, ["/config.txt"]);
+    assert!(sim.snapshot().counters.authorization_schemes.is_empty());
 }
 
 #[test]
@@ -81,10 +85,10 @@ fn sets_one_setting_and_reads_it_back() {
     fos.set(&Setting::WatchdogInterval(90)).unwrap();
     fos.set(&Setting::Scenario(Scenario::Bypass)).unwrap();
     let settings = fos.settings().unwrap();
-    assert_eq!(settings.relay_mode, RelayMode::Master);
-    assert_eq!(settings.default_relay_mode, RelayMode::Master);
-    assert_eq!(settings.watchdog.interval_secs, 90);
-    assert_eq!(settings.scenario, Scenario::Bypass);
+    assert_eq!(settings.relay_mode, Some(RelayMode::Master));
+    assert_eq!(settings.default_relay_mode, Some(RelayMode::Master));
+    assert_eq!(settings.watchdog.interval_secs, Some(90));
+    assert_eq!(settings.scenario, Some(Scenario::Bypass));
     let requests = sim.snapshot().counters.http_requests;
     assert_eq!(
         requests[..4],
@@ -158,8 +162,8 @@ fn netconf_rewrites_the_network_settings() {
     assert!(!info.dhcp);
     assert_eq!(info.http_port, 8080);
     let settings = fos.settings().unwrap();
-    assert_eq!(settings.network.netmask, conf.netmask);
-    assert!(!settings.network.dhcp);
+    assert_eq!(settings.network.netmask, Some(conf.netmask));
+    assert_eq!(settings.network.dhcp, Some(false));
     assert_eq!(sim.snapshot().counters.netconfs, 1);
 }
 
@@ -179,8 +183,8 @@ fn watchdog_falls_back_to_a_d_when_kicks_stop() {
         fos.kick().unwrap();
     }
     let status = fos.status().unwrap();
-    assert_eq!(status.watchdog.state, WatchdogState::On);
-    assert_eq!(status.relay_mode, RelayMode::Master);
+    assert_eq!(status.watchdog.state, Some(WatchdogState::On));
+    assert_eq!(status.relay_mode, Some(RelayMode::Master));
     assert_eq!(sim.relay_mode(), Relay::AB);
 
     // Kicks stop: within a little more than the interval it fails over.
@@ -194,8 +198,8 @@ fn watchdog_falls_back_to_a_d_when_kicks_stop() {
 
     let status = fos.status().unwrap();
     assert!(status.watchdog_failed());
-    assert_eq!(status.watchdog.state, WatchdogState::Failure);
-    assert_eq!(status.relay_mode, RelayMode::Slave);
+    assert_eq!(status.watchdog.state, Some(WatchdogState::Failure));
+    assert_eq!(status.relay_mode, Some(RelayMode::Slave));
     let json = serde_json::to_value(&status).unwrap();
     assert_eq!(json["watchdog"]["state"], "failure");
     assert_eq!(json["relay_mode"], "slave");
@@ -216,7 +220,7 @@ fn power_off_rests_on_a_d_and_power_on_applies_the_default() {
     assert!(matches!(short.ping(), Err(Error::NoReply { .. })));
     sim.power_on();
     assert_eq!(sim.relay_mode(), Relay::AB);
-    assert_eq!(fos.status().unwrap().relay_mode, RelayMode::Master);
+    assert_eq!(fos.status().unwrap().relay_mode, Some(RelayMode::Master));
 }
 
 #[test]
@@ -241,8 +245,145 @@ fn wrong_password_is_a_clear_error() {
         Err(Error::BadCredentials { .. })
     ));
     let right = client(&sim).with_login(Login::new("admin", "foobar"));
-    assert!(right.settings().unwrap().password_protection);
-    assert_eq!(sim.snapshot().counters.unauthorized, 2);
+    assert_eq!(right.settings().unwrap().password_protection, Some(true));
+    // As libcurl's any-auth: each request goes first without a login, and
+    // the login answers the 401. Wrong: 2 refused; anonymous: 1; right: 1.
+    assert_eq!(sim.snapshot().counters.unauthorized, 4);
+    assert_eq!(
+        sim.snapshot().counters.authorization_schemes,
+        ["Basic", "Basic"]
+    );
+}
+
+#[test]
+fn basic_login_still_works() {
+    let sim = sim_with_login("admin", "foobar");
+    let fos = client(&sim).with_login(Login::new("admin", "foobar"));
+    fos.set_relay_mode(RelayMode::Master).unwrap();
+    assert_eq!(sim.relay_mode(), Relay::AB);
+    let counters = sim.snapshot().counters;
+    assert_eq!(counters.http_requests, ["/?cmd=4&mode=1"]);
+    assert_eq!(counters.authorization_schemes, ["Basic"]);
+    assert_eq!(counters.unauthorized, 1, "only the first, anonymous try");
+}
+
+#[test]
+fn digest_login_works_with_the_right_password() {
+    let sim = berofos_sim::start(SimConfig::loopback().with_digest_login("admin", "foobar"))
+        .expect("simulator starts");
+    let fos = client(&sim).with_login(Login::new("admin", "foobar"));
+    let settings = fos.settings().unwrap();
+    assert_eq!(settings.password_protection, Some(true));
+    fos.set_relay_mode(RelayMode::Master).unwrap();
+    fos.set(&"apwd=p&ss=1".parse().unwrap()).unwrap();
+    assert_eq!(sim.relay_mode(), Relay::AB);
+    let counters = sim.snapshot().counters;
+    assert_eq!(
+        counters.http_requests,
+        ["/config.txt", "/?cmd=4&mode=1", "/?cmd=3&apwd=p%26ss%3D1"]
+    );
+    assert_eq!(
+        counters.authorization_schemes,
+        ["Digest", "Digest", "Digest"],
+        "every request answered the Digest challenge; Basic never sent"
+    );
+    // The device's password is now the new one: the old login is refused.
+    assert!(matches!(fos.settings(), Err(Error::BadCredentials { .. })));
+    let new = client(&sim).with_login(Login::new("admin", "p&ss=1"));
+    assert_eq!(new.status().unwrap().relay_mode, Some(RelayMode::Master));
+}
+
+#[test]
+fn digest_login_with_a_wrong_password_fails_clearly() {
+    let sim = berofos_sim::start(SimConfig::loopback().with_digest_login("admin", "foobar"))
+        .expect("simulator starts");
+    let wrong = client(&sim).with_login(Login::new("admin", "guess"));
+    let err = wrong.set_relay_mode(RelayMode::Master).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, Error::BadCredentials { .. }), "{message}");
+    assert!(
+        message.starts_with("bad credentials for fos1 (127.0.0.1): set mode=1 was answered 401"),
+        "{message}"
+    );
+    assert!(!message.contains("guess") && !message.contains("foobar"));
+    assert_eq!(sim.relay_mode(), Relay::AD, "nothing changed");
+    let other_user = client(&sim).with_login(Login::new("root", "foobar"));
+    assert!(matches!(
+        other_user.settings(),
+        Err(Error::BadCredentials { .. })
+    ));
+    let counters = sim.snapshot().counters;
+    assert!(counters.http_requests.is_empty(), "{counters:?}");
+    assert_eq!(counters.authorization_schemes, ["Digest", "Digest"]);
+    assert_eq!(counters.unauthorized, 4);
+}
+
+/// Keys a firmware may not send: the watchdog state and countdown, syslog and
+/// the power-on outlets.
+const PARTIAL: [&str; 7] = [
+    "6_wstate",
+    "0_wretv",
+    "3_log",
+    "3_loghost",
+    "3_logport",
+    "1_p0",
+    "1_p1",
+];
+
+#[test]
+fn a_partial_config_txt_reads_with_the_missing_settings_unknown() {
+    let sim =
+        berofos_sim::start(SimConfig::loopback().without_keys(&PARTIAL)).expect("simulator starts");
+    let fos = client(&sim);
+    fos.set_relay_mode(RelayMode::Master).unwrap();
+    let settings = fos.settings().unwrap();
+    assert_eq!(settings.relay_mode, Some(RelayMode::Master));
+    assert_eq!(settings.watchdog.interval_secs, Some(60));
+    assert_eq!(settings.watchdog.enabled, Some(false));
+    assert_eq!(settings.watchdog.state, None);
+    assert_eq!(settings.watchdog.remaining_secs, None);
+    assert_eq!(settings.syslog, berofos::Syslog::default());
+    assert_eq!(settings.power_default, [None, None]);
+    assert_eq!(settings.power, [Some(false), Some(false)]);
+    let mut missing = settings.missing.clone();
+    missing.sort_unstable();
+    let mut expected = PARTIAL.to_vec();
+    expected.sort_unstable();
+    assert_eq!(missing, expected);
+    assert!(settings.warnings().is_empty(), "{:?}", settings.warnings());
+
+    let status = fos.status().unwrap();
+    assert!(!status.watchdog_failed());
+    let text = status.to_string();
+    assert!(text.contains("relay mode:    A--B (master)"), "{text}");
+    assert!(
+        text.contains("watchdog:      unknown, interval 60 s, off at power-on"),
+        "{text}"
+    );
+    let json = serde_json::to_value(&status).unwrap();
+    assert!(json["watchdog"]["state"].is_null(), "{json}");
+    assert_eq!(json["watchdog"]["interval_secs"], 60);
+}
+
+#[test]
+fn another_magic_reads_with_a_warning() {
+    let sim =
+        berofos_sim::start(SimConfig::loopback().with_magic("0.2")).expect("simulator starts");
+    let fos = client(&sim);
+    let settings = fos.settings().unwrap();
+    assert_eq!(settings.layout_mismatch.as_deref(), Some("0.2"));
+    assert_eq!(settings.relay_mode, Some(RelayMode::Slave));
+    assert_eq!(settings.watchdog.state, Some(WatchdogState::Off));
+    let status = fos.status().unwrap();
+    assert_eq!(status.warnings.len(), 1, "{:?}", status.warnings);
+    let warning = &status.warnings[0];
+    assert!(
+        warning.contains("bnfos_confmap_magic=0.2, not 0.1")
+            && warning.contains("expect incorrect values"),
+        "{warning}"
+    );
+    let json = serde_json::to_value(&status).unwrap();
+    assert_eq!(json["warnings"][0], warning.as_str());
 }
 
 /// Asserts `elapsed` is at least `timeout` and not much more.
@@ -450,4 +591,63 @@ fn the_binary_serves_and_publishes_its_state() {
     assert_eq!(state["relay"], "A-B");
     assert_eq!(state["counters"]["kicks"], 1);
     assert_eq!(state["password_protection"], true);
+}
+
+/// Starts the `berofos-sim` binary with `args`; returns it and its web port.
+fn spawn_sim(args: &[&str]) -> (std::process::Child, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_berofos-sim"))
+        .args(["--bind", "127.0.0.1", "--udp-port", "0", "--http-port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let rest = &line[line.find("HTTP ").expect("the banner names the port") + 5..];
+    let addr: SocketAddrV4 = rest.trim().parse().unwrap();
+    (child, addr.port())
+}
+
+#[test]
+fn the_binary_takes_the_firmware_modes() {
+    let (mut child, port) = spawn_sim(&[
+        "--login",
+        "admin:foobar",
+        "--auth",
+        "digest",
+        "--omit-key",
+        "6_wstate",
+        "--omit-key",
+        "2_wintv",
+        "--magic",
+        "0.2",
+    ]);
+    let fos = |password: &str| {
+        Berofos::new(LOCALHOST)
+            .with_http_port(port)
+            .with_login(Login::new("admin", password))
+            .with_timeout(TIMEOUT)
+    };
+    let right = fos("foobar").settings();
+    let wrong = fos("guess").settings();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let settings = right.unwrap();
+    assert_eq!(settings.layout_mismatch.as_deref(), Some("0.2"));
+    assert_eq!(settings.watchdog.state, None);
+    assert_eq!(settings.watchdog.interval_secs, None);
+    assert_eq!(settings.relay_mode, Some(RelayMode::Slave));
+    assert!(
+        matches!(wrong, Err(Error::BadCredentials { .. })),
+        "{wrong:?}"
+    );
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_berofos-sim"))
+        .args(["--auth", "ntlm"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected basic or digest"));
 }

@@ -4,7 +4,8 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::net::{Ipv4Addr, TcpListener, UdpSocket};
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,14 @@ fn ok(out: Output) -> String {
 
 fn sim() -> SimHandle {
     berofos_sim::start(SimConfig::loopback()).expect("simulator starts")
+}
+
+/// A password file `name` in `dir` holding `text`, with mode `mode`.
+fn password_file(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+    path
 }
 
 /// `--host 127.0.0.1` with the simulator's ports and a short timeout.
@@ -128,8 +137,7 @@ fn a_wrong_password_fails_clearly_and_is_never_printed() {
     let sim = berofos_sim::start(SimConfig::loopback().with_login("admin", "right-one"))
         .expect("simulator starts");
     let dir = tempfile::tempdir().unwrap();
-    let wrong = dir.path().join("wrong.pw");
-    fs::write(&wrong, "not-the-password\n").unwrap();
+    let wrong = password_file(dir.path(), "wrong.pw", "not-the-password\n", 0o600);
     let out = run_on(
         &sim,
         &["status", "--password-file", wrong.to_str().unwrap()],
@@ -138,8 +146,7 @@ fn a_wrong_password_fails_clearly_and_is_never_printed() {
     let err = stderr(&out);
     assert!(err.contains("bad credentials for 127.0.0.1"), "{err}");
     assert!(!err.contains("not-the-password") && !stdout(&out).contains("not-the"));
-    let right = dir.path().join("right.pw");
-    fs::write(&right, "right-one\n").unwrap();
+    let right = password_file(dir.path(), "right.pw", "right-one\n", 0o600);
     let text = ok(run_on(
         &sim,
         &["status", "--password-file", right.to_str().unwrap()],
@@ -148,6 +155,126 @@ fn a_wrong_password_fails_clearly_and_is_never_printed() {
         text.contains("relay mode:") && !text.contains("right-one"),
         "{text}"
     );
+}
+
+#[test]
+fn a_password_file_others_can_read_is_refused_with_the_fix() {
+    let sim = berofos_sim::start(SimConfig::loopback().with_login("admin", "right-one"))
+        .expect("simulator starts");
+    let dir = tempfile::tempdir().unwrap();
+    let open = password_file(dir.path(), "open.pw", "right-one\n", 0o644);
+    let out = run_on(&sim, &["status", "--password-file", open.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let shown = open.display().to_string();
+    assert!(
+        err.contains(&format!("the password file for 127.0.0.1: {shown}")),
+        "{err}"
+    );
+    assert!(err.contains("mode 0644"), "{err}");
+    assert!(err.contains(&format!("chmod 600 {shown}")), "{err}");
+    assert!(
+        !err.contains("right-one") && stdout(&out).is_empty(),
+        "{err}"
+    );
+    let counters = sim.snapshot().counters;
+    assert!(
+        counters.http_requests.is_empty() && counters.unauthorized == 0,
+        "the device was not asked: {counters:?}"
+    );
+
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o600)).unwrap();
+    let text = ok(run_on(
+        &sim,
+        &["status", "--password-file", open.to_str().unwrap()],
+    ));
+    assert!(text.contains("relay mode:    A--D (slave)"), "{text}");
+}
+
+#[test]
+fn status_with_a_digest_login() {
+    let sim = berofos_sim::start(SimConfig::loopback().with_digest_login("admin", "right-one"))
+        .expect("simulator starts");
+    let dir = tempfile::tempdir().unwrap();
+    let right = password_file(dir.path(), "right.pw", "right-one\n", 0o600);
+    let text = ok(run_on(
+        &sim,
+        &["status", "--password-file", right.to_str().unwrap()],
+    ));
+    assert!(text.contains("relay mode:    A--D (slave)"), "{text}");
+    ok(run_on(
+        &sim,
+        &[
+            "set-mode",
+            "master",
+            "--password-file",
+            right.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(sim.relay_mode(), Relay::AB);
+    let schemes = sim.snapshot().counters.authorization_schemes;
+    assert_eq!(schemes, ["Digest", "Digest"]);
+
+    let wrong = password_file(dir.path(), "wrong.pw", "not-the-password\n", 0o600);
+    let out = run_on(
+        &sim,
+        &[
+            "set-mode",
+            "slave",
+            "--password-file",
+            wrong.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("bad credentials for 127.0.0.1"), "{err}");
+    assert!(!err.contains("not-the-password"), "{err}");
+    assert_eq!(sim.relay_mode(), Relay::AB, "nothing changed");
+}
+
+#[test]
+fn status_shows_unknown_for_what_the_firmware_does_not_send() {
+    let sim = berofos_sim::start(
+        SimConfig::loopback().without_keys(&["6_wstate", "0_wretv", "1_rm", "5_p1"]),
+    )
+    .expect("simulator starts");
+    let out = run_on(&sim, &["status"]);
+    let err = stderr(&out);
+    let text = ok(out);
+    assert!(text.contains("relay mode:    A--D (slave)"), "{text}");
+    assert!(text.contains("default mode:  unknown"), "{text}");
+    assert!(
+        text.contains("watchdog:      unknown, interval 60 s, off at power-on"),
+        "{text}"
+    );
+    assert!(text.contains("power:         1 off, 2 unknown"), "{text}");
+    assert!(err.is_empty(), "missing keys are no warning: {err}");
+    let json: Value = serde_json::from_str(&ok(run_on(&sim, &["status", "--json"]))).unwrap();
+    assert_eq!(json[0]["relay_mode"], "slave");
+    assert!(json[0]["default_relay_mode"].is_null(), "{json}");
+    assert!(json[0]["watchdog"]["state"].is_null(), "{json}");
+    assert_eq!(json[0]["power"], serde_json::json!([false, null]));
+}
+
+#[test]
+fn status_warns_on_another_layout_version() {
+    let sim =
+        berofos_sim::start(SimConfig::loopback().with_magic("0.2")).expect("simulator starts");
+    let out = run_on(&sim, &["status"]);
+    let err = stderr(&out);
+    let text = ok(out);
+    assert!(text.contains("relay mode:    A--D (slave)"), "{text}");
+    assert!(
+        !text.contains("warning"),
+        "the warning goes to stderr: {text}"
+    );
+    assert!(
+        err.contains(
+            "appliance: warning: 127.0.0.1: config.txt has bnfos_confmap_magic=0.2, not 0.1"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("expect incorrect values"), "{err}");
 }
 
 /// A port on loopback that nothing listens on (TCP and UDP).

@@ -8,12 +8,14 @@
 //!   reset and firmware flash, addressed by MAC;
 //! * HTTP on port 80: `GET /config.txt` reads every setting ([`Settings`]),
 //!   `GET /?cmd=N&param=value` writes one ([`Setting`]), optionally behind a
-//!   Basic `user:password` login.
+//!   `user:password` login answered with Digest or Basic, as the device asks.
 //!
 //! [`Berofos`] is one device; [`scan`] finds devices; [`BnfosConf`] is the
-//! `/etc/bnfos.conf` file the `bnfos` tool reads and writes. Every request is
-//! bounded by a timeout and every error names the device and the request.
-//! Blocking std sockets only: no async runtime.
+//! `/etc/bnfos.conf` file the `bnfos` tool reads and writes;
+//! [`read_secret_file`] reads a password file only its owner may read. Every
+//! request is bounded by a timeout and every error names the device and the
+//! request. Blocking I/O only (std sockets for UDP, `ureq` for HTTP): no
+//! async runtime.
 
 mod client;
 pub mod conf;
@@ -22,6 +24,7 @@ mod error;
 pub mod gbl4;
 mod http;
 mod relay;
+mod secret;
 mod setting;
 mod settings;
 mod status;
@@ -35,6 +38,7 @@ pub use gbl4::DEFAULT_PORT as DEFAULT_UDP_PORT;
 pub use gbl4::{DeviceInfo, NetConf, PhyConf, PhyState, Version};
 pub use http::DEFAULT_PORT as DEFAULT_HTTP_PORT;
 pub use relay::{RelayMode, Scenario, Watchdog, WatchdogState};
+pub use secret::read_secret_file;
 pub use setting::{PowerPort, Setting, ADMIN_PASSWORD_MAX};
 pub use settings::{Mail, Network, Settings, Syslog};
 pub use status::Status;

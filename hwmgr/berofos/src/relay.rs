@@ -131,23 +131,24 @@ impl fmt::Display for WatchdogState {
     }
 }
 
-/// The watchdog as the device reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The watchdog as the device reports it; `None` where its `config.txt`
+/// has no (readable) line for a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Watchdog {
     /// Armed now (`wdog`).
-    pub enabled: bool,
+    pub enabled: Option<bool>,
     /// Armed after power-on (`wdogdef`).
-    pub enabled_by_default: bool,
+    pub enabled_by_default: Option<bool>,
     /// Off, on or failure (`wdogstate`).
-    pub state: WatchdogState,
+    pub state: Option<WatchdogState>,
     /// Seconds without a kick before the relays fall back (`wdogitime`).
-    pub interval_secs: u16,
-    /// Seconds left before failure (`wdogrtime`), when the device says.
+    pub interval_secs: Option<u16>,
+    /// Seconds left before failure (`wdogrtime`).
     pub remaining_secs: Option<u32>,
     /// Audio alarm on failure (`wdogaudio`).
-    pub audio_alarm: bool,
+    pub audio_alarm: Option<bool>,
     /// Alarm mails on failure (`wdogmail`).
-    pub mail_alarm: bool,
+    pub mail_alarm: Option<bool>,
 }
 
 #[cfg(test)]

@@ -3,9 +3,15 @@
 //! The body is `key=value` lines separated by LF. Lines before the line
 //! `bnfos_confmap_magic=0.1` are ignored; data lines are `<form>_<key>=<value>`
 //! (e.g. `4_mode=1`). Booleans read as true for `1` or `checked`.
+//!
+//! Read as `bnfos` reads it: a firmware that sends fewer keys still gives
+//! settings, the missing ones unknown (`None`); a value that cannot be read
+//! is unknown too and says why in [`Settings::warnings`]; so does a magic
+//! version other than `0.1`. Only a body without the magic line is refused.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::str::FromStr;
 
 use serde::Serialize;
 
@@ -16,142 +22,184 @@ pub const CONFMAP_MAGIC_KEY: &str = "bnfos_confmap_magic";
 /// The only version of the data layout this crate knows.
 pub const CONFMAP_MAGIC_VERSION: &str = "0.1";
 
-/// The device's configuration and state, as read over HTTP.
+/// The device's configuration and state, as read over HTTP; `None` marks
+/// a value the reply had no (readable) line for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Settings {
     /// Fallback or bypass wiring (`scenario`).
-    pub scenario: Scenario,
+    pub scenario: Option<Scenario>,
     /// Relay position now (`mode`).
-    pub relay_mode: RelayMode,
+    pub relay_mode: Option<RelayMode>,
     /// Relay position after power-on (`modedef`).
-    pub default_relay_mode: RelayMode,
+    pub default_relay_mode: Option<RelayMode>,
     /// The watchdog.
     pub watchdog: Watchdog,
     /// Power outlets 1 and 2, now.
-    pub power: [bool; 2],
+    pub power: [Option<bool>; 2],
     /// Power outlets 1 and 2 after power-on.
-    pub power_default: [bool; 2],
+    pub power_default: [Option<bool>; 2],
     /// Network settings of the device.
     pub network: Network,
     /// Web server port (`port`).
-    pub http_port: u16,
+    pub http_port: Option<u16>,
     /// The web server asks for the login (`pwd`).
-    pub password_protection: bool,
+    pub password_protection: Option<bool>,
     /// Remote syslog.
     pub syslog: Syslog,
     /// Alarm mail settings.
     pub mail: Mail,
     /// The magic version line's value, when it was not the expected one.
     pub layout_mismatch: Option<String>,
+    /// `config.txt` keys of known settings the reply had no line for.
+    pub missing: Vec<&'static str>,
+    /// Lines whose value could not be read (the setting is unknown).
+    pub unreadable: Vec<String>,
 }
 
 /// Network settings (`hostname`, `address`, `netmask`, `gateway`, `dns`, `dhcp`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Network {
-    pub hostname: String,
-    pub address: Ipv4Addr,
-    pub netmask: Ipv4Addr,
-    pub gateway: Ipv4Addr,
-    pub dns: Ipv4Addr,
-    pub dhcp: bool,
+    pub hostname: Option<String>,
+    pub address: Option<Ipv4Addr>,
+    pub netmask: Option<Ipv4Addr>,
+    pub gateway: Option<Ipv4Addr>,
+    pub dns: Option<Ipv4Addr>,
+    pub dhcp: Option<bool>,
 }
 
 /// Remote syslog (`syslog`, `slgip`, `slgpt`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Syslog {
-    pub enabled: bool,
-    pub host: Ipv4Addr,
-    pub port: u16,
+    pub enabled: Option<bool>,
+    pub host: Option<Ipv4Addr>,
+    pub port: Option<u16>,
 }
 
 /// Alarm mail (`smtpserv`, `smtpfrom`, `smtpto`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Mail {
-    pub server: String,
-    pub from: String,
-    pub to: String,
+    pub server: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
-/// The raw `key=value` lines after the magic line.
+/// The raw `key=value` lines after the magic line, and what reading them found.
 struct Lines {
     values: BTreeMap<String, String>,
+    missing: Vec<&'static str>,
+    unreadable: Vec<String>,
 }
 
 impl Lines {
-    fn text(&self, key: &str) -> Result<&str, String> {
-        self.values
-            .get(key)
-            .map(String::as_str)
-            .ok_or_else(|| format!("no {key} line"))
+    fn text(&mut self, key: &'static str) -> Option<String> {
+        let value = self.values.get(key).cloned();
+        if value.is_none() {
+            self.missing.push(key);
+        }
+        value
     }
 
-    fn bool(&self, key: &str) -> Result<bool, String> {
-        Ok(matches!(self.text(key)?, "1" | "checked"))
+    fn bool(&mut self, key: &'static str) -> Option<bool> {
+        self.text(key)
+            .map(|v| matches!(v.as_str(), "1" | "checked"))
     }
 
-    fn number<T: std::str::FromStr>(&self, key: &str) -> Result<T, String> {
+    fn number<T: FromStr>(&mut self, key: &'static str) -> Option<T> {
         let text = self.text(key)?;
-        text.trim()
-            .parse()
-            .map_err(|_| format!("{key}={text:?} is not a number"))
+        let number = text.trim().parse().ok();
+        if number.is_none() {
+            self.unreadable
+                .push(format!("{key}={text:?} is not a number"));
+        }
+        number
     }
 
     /// An address; unreadable ones read as 0.0.0.0, as `bnfos` reads them.
-    fn addr(&self, key: &str) -> Result<Ipv4Addr, String> {
-        Ok(self.text(key)?.parse().unwrap_or(Ipv4Addr::UNSPECIFIED))
+    fn addr(&mut self, key: &'static str) -> Option<Ipv4Addr> {
+        self.text(key)
+            .map(|t| t.parse().unwrap_or(Ipv4Addr::UNSPECIFIED))
     }
 }
 
 impl Settings {
     /// Parses the body of `GET /config.txt`; the error says what was wrong.
     pub fn parse(body: &str) -> Result<Settings, String> {
-        let (version, lines) = split_body(body)?;
+        let (version, mut lines) = split_body(body)?;
         let layout_mismatch = (version != CONFMAP_MAGIC_VERSION).then_some(version);
-        Ok(Settings {
-            scenario: Scenario::from_bit(lines.bool("1_sz")?),
-            relay_mode: RelayMode::from_bit(lines.bool("4_mode")?),
-            default_relay_mode: RelayMode::from_bit(lines.bool("1_rm")?),
-            watchdog: watchdog(&lines)?,
-            power: [lines.bool("5_p0")?, lines.bool("5_p1")?],
-            power_default: [lines.bool("1_p0")?, lines.bool("1_p1")?],
+        let l = &mut lines;
+        let mut settings = Settings {
+            scenario: l.bool("1_sz").map(Scenario::from_bit),
+            relay_mode: l.bool("4_mode").map(RelayMode::from_bit),
+            default_relay_mode: l.bool("1_rm").map(RelayMode::from_bit),
+            watchdog: watchdog(l),
+            power: [l.bool("5_p0"), l.bool("5_p1")],
+            power_default: [l.bool("1_p0"), l.bool("1_p1")],
             network: Network {
-                hostname: lines.text("3_dn")?.to_string(),
-                address: lines.addr("3_ip")?,
-                netmask: lines.addr("3_nm")?,
-                gateway: lines.addr("3_gw")?,
-                dns: lines.addr("3_dns")?,
-                dhcp: lines.bool("3_dhcp")?,
+                hostname: l.text("3_dn"),
+                address: l.addr("3_ip"),
+                netmask: l.addr("3_nm"),
+                gateway: l.addr("3_gw"),
+                dns: l.addr("3_dns"),
+                dhcp: l.bool("3_dhcp"),
             },
-            http_port: lines.number("3_port")?,
-            password_protection: lines.bool("3_pwd")?,
+            http_port: l.number("3_port"),
+            password_protection: l.bool("3_pwd"),
             syslog: Syslog {
-                enabled: lines.bool("3_log")?,
-                host: lines.addr("3_loghost")?,
-                port: lines.number("3_logport")?,
+                enabled: l.bool("3_log"),
+                host: l.addr("3_loghost"),
+                port: l.number("3_logport"),
             },
             mail: Mail {
-                server: lines.text("2_mhost")?.to_string(),
-                from: lines.text("2_mfrom")?.to_string(),
-                to: lines.text("2_mto")?.to_string(),
+                server: l.text("2_mhost"),
+                from: l.text("2_mfrom"),
+                to: l.text("2_mto"),
             },
             layout_mismatch,
-        })
+            missing: Vec::new(),
+            unreadable: Vec::new(),
+        };
+        settings.missing = lines.missing;
+        settings.unreadable = lines.unreadable;
+        Ok(settings)
+    }
+
+    /// What the reader of these settings should be told: a layout version
+    /// other than the one this client knows (`bnfos` warns the same), and
+    /// every value that could not be read.
+    pub fn warnings(&self) -> Vec<String> {
+        let layout = self.layout_mismatch.iter().map(|version| {
+            format!(
+                "config.txt has {CONFMAP_MAGIC_KEY}={version}, not {CONFMAP_MAGIC_VERSION}: \
+                 the firmware version does not match, expect incorrect values"
+            )
+        });
+        let unreadable = self
+            .unreadable
+            .iter()
+            .map(|line| format!("config.txt line {line}; shown as unknown"));
+        layout.chain(unreadable).collect()
     }
 }
 
-fn watchdog(lines: &Lines) -> Result<Watchdog, String> {
-    let code: u8 = lines.number("6_wstate")?;
-    let state = WatchdogState::from_code(code)
-        .ok_or_else(|| format!("6_wstate={code} is not 0, 1 or 2"))?;
-    Ok(Watchdog {
-        enabled: lines.bool("6_wen")?,
-        enabled_by_default: lines.bool("2_wen")?,
+fn watchdog(lines: &mut Lines) -> Watchdog {
+    let state = lines.number::<u8>("6_wstate").and_then(|code| {
+        let state = WatchdogState::from_code(code);
+        if state.is_none() {
+            lines
+                .unreadable
+                .push(format!("6_wstate={code} is not 0, 1 or 2"));
+        }
+        state
+    });
+    Watchdog {
+        enabled: lines.bool("6_wen"),
+        enabled_by_default: lines.bool("2_wen"),
         state,
-        interval_secs: lines.number("2_wintv")?,
-        remaining_secs: lines.number("0_wretv").ok(),
-        audio_alarm: lines.bool("2_as")?,
-        mail_alarm: lines.bool("2_men")?,
-    })
+        interval_secs: lines.number("2_wintv"),
+        remaining_secs: lines.number("0_wretv"),
+        audio_alarm: lines.bool("2_as"),
+        mail_alarm: lines.bool("2_men"),
+    }
 }
 
 /// Finds the magic line and collects the `key=value` lines after it.
@@ -172,7 +220,14 @@ fn split_body(body: &str) -> Result<(String, Lines), String> {
     let version = version.ok_or_else(|| {
         format!("no valid configuration information (no {CONFMAP_MAGIC_KEY} line)")
     })?;
-    Ok((version, Lines { values }))
+    Ok((
+        version,
+        Lines {
+            values,
+            missing: Vec::new(),
+            unreadable: Vec::new(),
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -188,24 +243,80 @@ mod tests {
     #[test]
     fn reads_relay_and_watchdog() {
         let s = Settings::parse(SAMPLE).unwrap();
-        assert_eq!(s.relay_mode, RelayMode::Master);
-        assert_eq!(s.default_relay_mode, RelayMode::Master);
-        assert_eq!(s.scenario, Scenario::Fallback);
-        assert_eq!(s.watchdog.state, WatchdogState::Failure);
-        assert!(!s.watchdog.enabled, "state 2 reads as a disabled wdog");
-        assert!(s.watchdog.enabled_by_default);
-        assert_eq!(s.watchdog.interval_secs, 60);
-        assert_eq!(s.power, [false, true]);
-        assert_eq!(s.network.dns, Ipv4Addr::UNSPECIFIED);
-        assert!(s.password_protection);
+        assert_eq!(s.relay_mode, Some(RelayMode::Master));
+        assert_eq!(s.default_relay_mode, Some(RelayMode::Master));
+        assert_eq!(s.scenario, Some(Scenario::Fallback));
+        assert_eq!(s.watchdog.state, Some(WatchdogState::Failure));
+        assert_eq!(
+            s.watchdog.enabled,
+            Some(false),
+            "state 2 reads as a disabled wdog"
+        );
+        assert_eq!(s.watchdog.enabled_by_default, Some(true));
+        assert_eq!(s.watchdog.interval_secs, Some(60));
+        assert_eq!(s.watchdog.remaining_secs, Some(0));
+        assert_eq!(s.power, [Some(false), Some(true)]);
+        assert_eq!(s.network.dns, Some(Ipv4Addr::UNSPECIFIED));
+        assert_eq!(s.password_protection, Some(true));
         assert_eq!(s.layout_mismatch, None);
+        assert!(s.missing.is_empty(), "{:?}", s.missing);
+        assert!(s.warnings().is_empty(), "{:?}", s.warnings());
     }
 
     #[test]
-    fn missing_magic_or_key_is_an_error() {
+    fn missing_magic_is_an_error() {
         let err = Settings::parse("4_mode=1\n").unwrap_err();
         assert!(err.contains("bnfos_confmap_magic"), "{err}");
-        let err = Settings::parse("bnfos_confmap_magic=0.1\n1_sz=0\n").unwrap_err();
-        assert!(err.contains("no 4_mode line"), "{err}");
+    }
+
+    #[test]
+    fn missing_keys_are_unknown_and_the_rest_is_read() {
+        let s = Settings::parse("bnfos_confmap_magic=0.1\n4_mode=0\n2_wintv=30\n").unwrap();
+        assert_eq!(s.relay_mode, Some(RelayMode::Slave));
+        assert_eq!(s.watchdog.interval_secs, Some(30));
+        assert_eq!(s.scenario, None);
+        assert_eq!(s.watchdog.state, None);
+        assert_eq!(s.watchdog.remaining_secs, None);
+        assert_eq!(s.power, [None, None]);
+        assert_eq!(s.network, Network::default());
+        assert_eq!(s.http_port, None);
+        assert!(s.missing.contains(&"1_sz") && s.missing.contains(&"6_wstate"));
+        assert!(!s.missing.contains(&"4_mode"));
+        assert!(s.warnings().is_empty(), "missing keys are no warning");
+    }
+
+    #[test]
+    fn another_magic_reads_with_a_warning() {
+        let body = SAMPLE.replace("bnfos_confmap_magic=0.1", "bnfos_confmap_magic=0.2");
+        let s = Settings::parse(&body).unwrap();
+        assert_eq!(s.layout_mismatch.as_deref(), Some("0.2"));
+        assert_eq!(s.relay_mode, Some(RelayMode::Master));
+        let warnings = s.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("bnfos_confmap_magic=0.2, not 0.1")
+                && warnings[0].contains("expect incorrect values"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn unreadable_values_are_unknown_with_a_warning() {
+        let body = SAMPLE
+            .replace("3_port=80", "3_port=eighty")
+            .replace("6_wstate=2", "6_wstate=7");
+        let s = Settings::parse(&body).unwrap();
+        assert_eq!(s.http_port, None);
+        assert_eq!(s.watchdog.state, None);
+        assert_eq!(s.watchdog.interval_secs, Some(60));
+        let warnings = s.warnings().join("\n");
+        assert!(
+            warnings.contains("3_port=\"eighty\" is not a number"),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains("6_wstate=7 is not 0, 1 or 2"),
+            "{warnings}"
+        );
     }
 }

@@ -6,8 +6,27 @@ use std::time::Instant;
 
 use super::state::DeviceState;
 
-/// The first data line; `bnfos` ignores everything before it.
-pub const MAGIC_LINE: &str = "bnfos_confmap_magic=0.1";
+/// The key of the first data line; `bnfos` ignores everything before it.
+pub const MAGIC_KEY: &str = "bnfos_confmap_magic";
+/// The layout version firmware 1.53 sends, the one `bnfos` expects.
+pub const MAGIC_VERSION: &str = "0.1";
+
+/// How this firmware writes `config.txt`: its magic version and the keys
+/// it does not send (an older or newer firmware's template).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub magic: String,
+    pub omitted_keys: Vec<String>,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            magic: MAGIC_VERSION.to_string(),
+            omitted_keys: Vec::new(),
+        }
+    }
+}
 
 /// A checkbox macro's value: `checked` or empty.
 fn checked(on: bool) -> &'static str {
@@ -22,12 +41,15 @@ fn digit(on: bool) -> u8 {
     u8::from(on)
 }
 
-/// `config.txt`: one `<form>_<key>=<value>` line each, LF endings.
-pub fn config_txt(d: &DeviceState, now: Instant) -> String {
+/// `config.txt`: one `<form>_<key>=<value>` line each, LF endings, in the
+/// firmware's layout.
+pub fn config_txt(d: &DeviceState, layout: &Layout, now: Instant) -> String {
     let wd = d.watchdog as u8;
-    let mut t = format!("{MAGIC_LINE}\n");
+    let mut t = format!("{MAGIC_KEY}={}\n", layout.magic);
     let mut line = |key: &str, value: &dyn std::fmt::Display| {
-        let _ = writeln!(t, "{key}={value}");
+        if !layout.omitted_keys.iter().any(|k| k == key) {
+            let _ = writeln!(t, "{key}={value}");
+        }
     };
     line("1_sz", &digit(d.bypass));
     line("4_mode", &digit(d.relay.bit()));
@@ -225,11 +247,27 @@ mod tests {
     #[test]
     fn config_txt_starts_with_magic_and_uses_lf() {
         let d = DeviceState::factory([0; 6], Ipv4Addr::LOCALHOST, 80);
-        let text = config_txt(&d, Instant::now());
+        let text = config_txt(&d, &Layout::default(), Instant::now());
         assert!(text.starts_with("bnfos_confmap_magic=0.1\n"));
         assert!(!text.contains('\r'));
         assert!(text.contains("\n4_mode=0\n"));
         assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn another_layout_changes_the_magic_and_leaves_keys_out() {
+        let d = DeviceState::factory([0; 6], Ipv4Addr::LOCALHOST, 80);
+        let layout = Layout {
+            magic: "0.2".into(),
+            omitted_keys: vec!["6_wstate".into(), "4_mode".into()],
+        };
+        let text = config_txt(&d, &layout, Instant::now());
+        assert!(text.starts_with("bnfos_confmap_magic=0.2\n"), "{text}");
+        assert!(
+            !text.contains("6_wstate=") && !text.contains("4_mode="),
+            "{text}"
+        );
+        assert!(text.contains("\n6_wen=0\n"), "{text}");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //!
 //! It speaks both of the device's protocols on loopback (or any address):
 //! GBL4 over UDP (scan, netconf, ping, kick, reset, flash) and HTTP
-//! (`GET /config.txt`, `GET /?cmd=N&…`, Basic login when password protection
-//! is on, 401 otherwise). It models the relay (mode 1 = A–B, mode 0 = A–D),
+//! (`GET /config.txt`, `GET /?cmd=N&…`, a Basic or Digest login when password
+//! protection is on, 401 otherwise). It models the relay (mode 1 = A–B, mode 0 = A–D),
 //! the default mode applied at power-on, the A–D position without power, and
 //! the watchdog: once armed, a whole interval without a kick turns its state
 //! to "failure" and throws the relays to A–D.
@@ -11,10 +11,16 @@
 //! The wire format is written here from the protocol description, not shared
 //! with the client crate, so that a misreading on one side shows up in tests.
 //!
+//! Like different firmware, it can demand Digest instead of Basic
+//! ([`SimConfig::with_digest_login`]), leave keys out of `config.txt`
+//! ([`SimConfig::without_keys`]) and send another layout version
+//! ([`SimConfig::with_magic`]).
+//!
 //! Tests start it in-process with [`start`] and read its state through
 //! [`SimHandle`]; the `berofos-sim` binary can also publish it as JSON to a
 //! state file that it rewrites whenever it changes.
 
+mod auth;
 mod form;
 mod state;
 mod udp;
@@ -32,8 +38,11 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+pub use auth::Scheme;
+pub use form::{Layout, MAGIC_VERSION};
 pub use state::{Counters, Relay, WatchdogState};
 
+use auth::Guard;
 use state::DeviceState;
 
 /// How to start a simulator.
@@ -47,6 +56,10 @@ pub struct SimConfig {
     pub http_port: u16,
     /// `user:password`; when given, the web server asks for it.
     pub login: Option<(String, String)>,
+    /// How the web server asks for the login.
+    pub auth: Scheme,
+    /// How `config.txt` is written: magic version and keys left out.
+    pub layout: Layout,
     /// The device's MAC address.
     pub mac: [u8; 6],
     /// A JSON file rewritten with the state whenever it changes.
@@ -61,6 +74,8 @@ impl SimConfig {
             udp_port: 0,
             http_port: 0,
             login: None,
+            auth: Scheme::Basic,
+            layout: Layout::default(),
             mac: [0x00, 0x19, 0x32, 0x00, 0x00, 0x01],
             state_file: None,
         }
@@ -71,6 +86,26 @@ impl SimConfig {
         self.login = Some((user.to_string(), password.to_string()));
         self
     }
+
+    /// The same, with a web login the server asks for by Digest (MD5,
+    /// qop=auth) and checks as RFC 7616 says; Basic is refused.
+    pub fn with_digest_login(mut self, user: &str, password: &str) -> Self {
+        self.auth = Scheme::Digest;
+        self.with_login(user, password)
+    }
+
+    /// The same, with `config.txt` lacking these keys (e.g. `6_wstate`).
+    pub fn without_keys(mut self, keys: &[&str]) -> Self {
+        let keys = keys.iter().map(|k| k.to_string());
+        self.layout.omitted_keys.extend(keys);
+        self
+    }
+
+    /// The same, with `bnfos_confmap_magic` set to `version` instead of 0.1.
+    pub fn with_magic(mut self, version: &str) -> Self {
+        self.layout.magic = version.to_string();
+        self
+    }
 }
 
 /// What both service threads share.
@@ -79,6 +114,8 @@ pub(crate) struct Shared {
     stop: AtomicBool,
     state_file: Option<PathBuf>,
     published: Mutex<String>,
+    guard: Guard,
+    layout: Layout,
 }
 
 impl Shared {
@@ -190,6 +227,8 @@ pub fn start(config: SimConfig) -> io::Result<SimHandle> {
         stop: AtomicBool::new(false),
         state_file: config.state_file,
         published: Mutex::new(String::new()),
+        guard: Guard::new(config.auth),
+        layout: config.layout,
     });
     shared.publish();
     let (s1, s2) = (Arc::clone(&shared), Arc::clone(&shared));

@@ -91,6 +91,8 @@ pub struct Counters {
     pub http_requests: Vec<String>,
     /// HTTP requests refused with 401.
     pub unauthorized: u64,
+    /// The scheme (`Basic`, `Digest`) of every `Authorization` header received.
+    pub authorization_schemes: Vec<String>,
 }
 
 /// A firmware upload in progress.

@@ -1,5 +1,5 @@
-//! The device's web server: HTTP/1.0, Basic login when password protection
-//! is on, `GET /config.txt` and `GET /?cmd=N&…`.
+//! The device's web server: HTTP/1.0, a Basic or Digest login when password
+//! protection is on, `GET /config.txt` and `GET /?cmd=N&…`.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::auth::Verdict;
 use super::form;
 use super::Shared;
 
@@ -92,10 +93,26 @@ fn respond(request: &Request, shared: &Shared) -> (&'static str, String, String)
         return ("405 Method Not Allowed", String::new(), String::new());
     }
     let mut device = shared.state();
-    if device.password_protection && !authorized(request, &device.user, &device.password) {
-        device.counters.unauthorized += 1;
-        let challenge = "WWW-Authenticate: Basic realm=\"berofos\"\r\n".to_string();
-        return ("401 Unauthorized", challenge, "Unauthorized\n".into());
+    if let Some(header) = &request.authorization {
+        let scheme = header.split_whitespace().next().unwrap_or_default();
+        device
+            .counters
+            .authorization_schemes
+            .push(scheme.to_string());
+    }
+    if device.password_protection {
+        let verdict = shared.guard.check(
+            &request.method,
+            &request.target,
+            request.authorization.as_deref(),
+            &device.user,
+            &device.password,
+        );
+        if let Verdict::Denied { stale } = verdict {
+            device.counters.unauthorized += 1;
+            let challenge = format!("WWW-Authenticate: {}\r\n", shared.guard.challenge(stale));
+            return ("401 Unauthorized", challenge, "Unauthorized\n".into());
+        }
     }
     device.counters.http_requests.push(request.target.clone());
     let now = Instant::now();
@@ -105,7 +122,11 @@ fn respond(request: &Request, shared: &Shared) -> (&'static str, String, String)
         .split_once('?')
         .unwrap_or((&request.target, ""));
     match (path, query) {
-        ("/config.txt", _) => ("200 OK", String::new(), form::config_txt(&device, now)),
+        ("/config.txt", _) => (
+            "200 OK",
+            String::new(),
+            form::config_txt(&device, &shared.layout, now),
+        ),
         ("/", "") => ("200 OK", String::new(), "berofos simulator\n".into()),
         ("/", query) => match form::apply(&mut device, &decode_query(query), now) {
             Ok(()) => ("200 OK", String::new(), "OK\n".into()),
@@ -113,16 +134,6 @@ fn respond(request: &Request, shared: &Shared) -> (&'static str, String, String)
         },
         _ => ("404 Not Found", String::new(), "Not Found\n".into()),
     }
-}
-
-fn authorized(request: &Request, user: &str, password: &str) -> bool {
-    let Some(header) = &request.authorization else {
-        return false;
-    };
-    let Some(encoded) = header.strip_prefix("Basic ") else {
-        return false;
-    };
-    decode_base64(encoded.trim()).is_some_and(|pair| pair == format!("{user}:{password}"))
 }
 
 /// Splits `a=b&c=d` and undoes percent-encoding (and `+` for space).
@@ -164,44 +175,9 @@ fn unescape(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Standard base64 (padding optional); `None` on any other character.
-fn decode_base64(text: &str) -> Option<String> {
-    let mut bits: u32 = 0;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for c in text.bytes().take_while(|&c| c != b'=') {
-        let value = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(value);
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_decodes_basic_credentials() {
-        assert_eq!(
-            decode_base64("YWRtaW46Zm9vYmFy").as_deref(),
-            Some("admin:foobar")
-        );
-        assert_eq!(decode_base64("Zm8=").as_deref(), Some("fo"));
-        assert_eq!(decode_base64("Zg").as_deref(), Some("f"));
-        assert_eq!(decode_base64("!!"), None);
-    }
 
     #[test]
     fn query_values_are_unescaped() {

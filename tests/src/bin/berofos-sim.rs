@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! berofos-sim --bind 127.0.0.1 --udp-port 50123 --http-port 80 \
-//!     [--login admin:secret] [--mac 00:19:32:00:00:01] [--state-file state.json]
+//!     [--login admin:secret [--auth basic|digest]] [--mac 00:19:32:00:00:01] \
+//!     [--omit-key 6_wstate …] [--magic 0.2] [--state-file state.json]
 //! ```
 
 use std::net::Ipv4Addr;
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use telbox_tests::berofos_sim::{self, SimConfig};
+use telbox_tests::berofos_sim::{self, Layout, Scheme, SimConfig, MAGIC_VERSION};
 
 /// Simulated beroNet Berofos: GBL4 over UDP and the HTTP settings API.
 #[derive(Debug, Parser)]
@@ -28,12 +29,25 @@ struct Args {
     /// Web login `user:password`; turns password protection on.
     #[arg(long)]
     login: Option<String>,
+    /// How the web server asks for the login: basic, or digest (MD5, qop=auth).
+    #[arg(long, default_value = "basic", value_parser = parse_scheme)]
+    auth: Scheme,
+    /// A config.txt key the firmware does not send (repeatable).
+    #[arg(long = "omit-key", value_name = "KEY")]
+    omit_keys: Vec<String>,
+    /// The bnfos_confmap_magic version config.txt starts with.
+    #[arg(long, default_value = MAGIC_VERSION)]
+    magic: String,
     /// MAC address, XX:XX:XX:XX:XX:XX.
     #[arg(long, default_value = "00:19:32:00:00:01")]
     mac: String,
     /// JSON file rewritten with the device state whenever it changes.
     #[arg(long)]
     state_file: Option<PathBuf>,
+}
+
+fn parse_scheme(text: &str) -> Result<Scheme, String> {
+    text.parse()
 }
 
 fn parse_mac(text: &str) -> Result<[u8; 6]> {
@@ -65,6 +79,11 @@ fn main() -> Result<()> {
         udp_port: args.udp_port,
         http_port: args.http_port,
         login,
+        auth: args.auth,
+        layout: Layout {
+            magic: args.magic,
+            omitted_keys: args.omit_keys,
+        },
         mac: parse_mac(&args.mac)?,
         state_file: args.state_file,
     };

@@ -6,7 +6,6 @@
 //! `--device fosN` from bnfos.conf, or, when neither is given, are every
 //! device in bnfos.conf (as the Wazo HA script does).
 
-use std::fs;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -45,8 +44,10 @@ pub enum BerofosCommand {
     /// Reads every setting over HTTP (GET /config.txt) and shows where the
     /// relays connect port A (A--B master, A--D slave), the power-on default,
     /// the scenario, the watchdog (off, on with the seconds left, or failure
-    /// after kicks stopped) and the power outlets. Without --host or
-    /// --device, every device in bnfos.conf is shown.
+    /// after kicks stopped) and the power outlets. A value the firmware does
+    /// not report shows as unknown (null in JSON); a firmware whose
+    /// config.txt layout differs is read with a warning on stderr. Without
+    /// --host or --device, every device in bnfos.conf is shown.
     /// Exit status: 0 when every device answered, 1 otherwise.
     ///
     /// Examples:
@@ -151,7 +152,8 @@ pub struct Target {
         requires = "password_file"
     )]
     user: String,
-    /// File whose first line is the web password for --host (never given inline).
+    /// File whose first line is the web password for --host (never given
+    /// inline); only its owner may read it (chmod 600).
     #[arg(long, value_name = "FILE", requires = "host")]
     password_file: Option<PathBuf>,
     /// MAC address for UDP requests to --host (found by a scan otherwise).
@@ -277,7 +279,11 @@ fn on_off(on: bool) -> &'static str {
 fn status(target: &Target, json: bool) -> Result<bool> {
     let mut statuses: Vec<Status> = Vec::new();
     let all_ok = for_each(target, |device| {
-        statuses.push(device.status()?);
+        let status = device.status()?;
+        for warning in &status.warnings {
+            eprintln!("appliance: warning: {}: {warning}", device.label());
+        }
+        statuses.push(status);
         Ok(())
     })?;
     if json {
@@ -382,9 +388,10 @@ impl Target {
 const HOW_TO_SELECT: &str =
     "give --host IP, or --device fosN with a bnfos.conf (`appliance berofos scan` finds devices)";
 
-/// The first line of a password file, without its line ending.
+/// The first line of a password file, without its line ending; a file
+/// group or others may read is refused.
 fn read_password(file: &Path, host: Ipv4Addr) -> Result<String> {
-    let text = fs::read_to_string(file).with_context(|| {
+    let text = berofos::read_secret_file(file).with_context(|| {
         format!(
             "cannot read the password file for {host}: {}",
             file.display()
