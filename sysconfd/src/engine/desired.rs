@@ -76,7 +76,7 @@ impl Desired {
         let resolved = resolve_secrets(config, root)?;
         files.extend(secret_files(&resolved));
         if !config.berofos.is_empty() {
-            let read = |p: &Path| std::fs::read_to_string(root.path(p));
+            let read = |p: &Path| hwmgr::bnfos::read_secret_file(&root.path(p));
             files.push(FileSpec::new(
                 BNFOS_CONF,
                 hwmgr::bnfos::render(&resolved.berofos, read)?,
