@@ -56,6 +56,28 @@ pub struct PendingReport {
     pub seconds_left: f64,
 }
 
+/// A failed apply sysconfd could not finish: the system is not exactly in
+/// the previous generation, or history does not record the failure yet.
+/// The next apply, or the next start, tries again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Degraded {
+    /// The generation whose apply failed.
+    pub generation: u64,
+    /// The generation that should be in force (none before the first).
+    pub previous: Option<u64>,
+    /// Why the apply failed.
+    pub cause: String,
+    /// Why the previous generation could not be put back, when it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_error: Option<String>,
+    /// Why history could not record the failure, when it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_error: Option<String>,
+    /// What still differs from the previous generation, as plan lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differs: Vec<String>,
+}
+
 /// The overview `Status.Status` returns; `appliance status` prints it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusReport {

@@ -66,22 +66,29 @@ fn write_via_temp(path: &Path, contents: &[u8], mode: u32, durable: bool) -> io:
         .file_name()
         .ok_or_else(|| io::Error::other("path has no file name"))?;
     let tmp = dir.join(format!(".{}.telbox-tmp", name.to_string_lossy()));
-    {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
-        f.write_all(contents)?;
-        if durable {
-            f.sync_all()?;
-        }
+    let written = write_new(&tmp, contents, mode, durable).and_then(|()| fs::rename(&tmp, path));
+    if let Err(e) = written {
+        // A full disk or a failing rename leaves no half-written temp file behind.
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
-    fs::rename(&tmp, path)?;
     if durable {
         File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn write_new(tmp: &Path, contents: &[u8], mode: u32, durable: bool) -> io::Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(tmp)?;
+    f.set_permissions(fs::Permissions::from_mode(mode))?;
+    f.write_all(contents)?;
+    if durable {
+        f.sync_all()?;
     }
     Ok(())
 }
@@ -103,6 +110,21 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
+        assert_eq!(names, ["hosts"]);
+    }
+
+    #[test]
+    fn a_write_that_fails_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts");
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("in-the-way"), "").unwrap();
+        assert!(write_replace(&path, b"one", 0o644).is_err());
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
         assert_eq!(names, ["hosts"]);
     }
 

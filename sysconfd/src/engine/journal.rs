@@ -36,8 +36,28 @@ impl Backup {
         }
     }
 
-    /// Puts the file back as it was.
+    /// Whether the file under `root` is as it was (content and mode).
+    pub fn in_place(&self, root: &Root) -> bool {
+        use std::os::unix::fs::PermissionsExt;
+        let real = root.path(&self.path);
+        match &self.contents {
+            None => {
+                matches!(fs::symlink_metadata(&real), Err(e) if e.kind() == io::ErrorKind::NotFound)
+            }
+            Some(c) => {
+                let mode = fs::metadata(&real).map(|m| m.permissions().mode() & 0o7777);
+                mode.is_ok_and(|m| m == self.mode)
+                    && fs::read(&real).is_ok_and(|now| now == c.as_bytes())
+            }
+        }
+    }
+
+    /// Puts the file back as it was. A file still as it was is left alone:
+    /// an undo on a full or read-only disk only fails where it must write.
     pub fn restore(&self, root: &Root) -> io::Result<()> {
+        if self.in_place(root) {
+            return Ok(());
+        }
         let real = root.path(&self.path);
         match &self.contents {
             Some(c) => write_atomic(&real, c.as_bytes(), self.mode),
@@ -68,6 +88,66 @@ pub struct Journal {
     /// no previous generation to converge to.
     #[serde(default)]
     pub network: Vec<NetAction>,
+    /// The kernel host name before a plan that sets it: put back when
+    /// there is no previous generation to converge to.
+    #[serde(default)]
+    pub hostname_before: Option<String>,
+}
+
+/// Why an apply failed, kept beside its journal until the generation's row
+/// says so (the store may be what failed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The error that stopped the apply.
+    pub cause: String,
+    /// Why putting the previous generation back did not complete, the last
+    /// time it was tried.
+    #[serde(default)]
+    pub restore: Option<String>,
+}
+
+/// Room kept beside a journal for the [`Failure`] of its apply, taken when
+/// the journal is written: a disk that fills up later can still hold it.
+const NOTE_ROOM: usize = 4096;
+
+impl Failure {
+    /// An apply found by its journal alone: the process stopped in the middle.
+    pub fn interrupted() -> Failure {
+        Failure {
+            cause: "interrupted: sysconfd stopped during the apply".into(),
+            restore: None,
+        }
+    }
+
+    /// This failure as JSON padded to `NOTE_ROOM` bytes, its texts cut
+    /// short when they would not fit.
+    fn padded(&self) -> Vec<u8> {
+        let mut keep = NOTE_ROOM;
+        loop {
+            let cut = Failure {
+                cause: clip(&self.cause, keep),
+                restore: self.restore.as_deref().map(|r| clip(r, keep)),
+            };
+            let mut text = serde_json::to_vec(&cut).unwrap_or_default();
+            if text.len() <= NOTE_ROOM {
+                text.resize(NOTE_ROOM, b' ');
+                return text;
+            }
+            keep /= 2;
+        }
+    }
+}
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max.saturating_sub(3);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
 }
 
 impl Journal {
@@ -86,6 +166,10 @@ impl Journal {
         state_dir.join("apply.journal")
     }
 
+    fn note_path(state_dir: &Path) -> PathBuf {
+        state_dir.join("apply.failure")
+    }
+
     /// Records the start of an apply. The journal is there for a process
     /// that dies mid-apply, which leaves the page cache whole; a power cut
     /// also wipes the kernel's network state, and the next start converges
@@ -93,10 +177,36 @@ impl Journal {
     /// the store. Secrets alone cannot be derived again (the store holds
     /// them redacted): with `durable`, for a plan that touches one, the
     /// journal is on disk before this returns.
+    ///
+    /// Beside it, room for the apply's [`Failure`] is taken (see [`Journal::note`]).
+    /// When either cannot be written, neither is left.
     pub fn begin(&self, state_dir: &Path, durable: bool) -> io::Result<()> {
         let text = serde_json::to_vec(self).map_err(io::Error::other)?;
         let write = if durable { write_atomic } else { write_replace };
-        write(&Self::path(state_dir), &text, 0o600)
+        let room = [b' '; NOTE_ROOM];
+        let begun = write(&Self::path(state_dir), &text, 0o600)
+            .and_then(|()| write_replace(&Self::note_path(state_dir), &room, 0o600));
+        if begun.is_err() {
+            let _ = Self::clear(state_dir);
+        }
+        begun
+    }
+
+    /// Keeps why the apply failed beside its journal, for the next start.
+    /// It is written over the room [`Journal::begin`] took, in place, so it
+    /// needs no more space on the disk.
+    pub fn note(state_dir: &Path, failure: &Failure) -> io::Result<()> {
+        use std::io::Write;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .open(Self::note_path(state_dir))?;
+        f.write_all(&failure.padded())
+    }
+
+    /// The failure noted beside the journal, if any was.
+    pub fn noted(state_dir: &Path) -> Option<Failure> {
+        let bytes = fs::read(Self::note_path(state_dir)).ok()?;
+        serde_json::from_slice(bytes.trim_ascii()).ok()
     }
 
     /// The journal of an interrupted apply, if any.
@@ -108,15 +218,74 @@ impl Journal {
         }
     }
 
-    /// Restores every file in reverse order.
-    pub fn undo_files(&self, root: &Root) -> io::Result<()> {
-        self.backups.iter().rev().try_for_each(|b| b.restore(root))
+    /// Removes the journal, then the failure noted beside it.
+    pub fn clear(state_dir: &Path) -> io::Result<()> {
+        remove(&Self::path(state_dir))?;
+        remove(&Self::note_path(state_dir))
+    }
+}
+
+fn remove(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal() -> Journal {
+        Journal {
+            generation: 2,
+            previous: Some(1),
+            backups: Vec::new(),
+            caller_uid: 0,
+            config: String::new(),
+            plan: Vec::new(),
+            network: Vec::new(),
+            hostname_before: None,
+        }
     }
 
-    pub fn clear(state_dir: &Path) -> io::Result<()> {
-        match fs::remove_file(Self::path(state_dir)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+    #[test]
+    fn a_noted_failure_takes_only_the_room_kept_at_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path();
+        journal().begin(state, false).unwrap();
+        assert_eq!(Journal::noted(state), None, "nothing noted yet");
+        let failure = Failure {
+            cause: "x".repeat(10 * NOTE_ROOM),
+            restore: Some("restoring /etc/hosts: Read-only file system\n\"quoted\"".into()),
+        };
+        Journal::note(state, &failure).unwrap();
+        let size = fs::metadata(Journal::note_path(state)).unwrap().len();
+        assert_eq!(size, NOTE_ROOM as u64);
+        let noted = Journal::noted(state).unwrap();
+        assert!(noted.cause.starts_with("xxx") && noted.cause.ends_with("..."));
+        assert_eq!(noted.restore, failure.restore);
+        Journal::clear(state).unwrap();
+        assert_eq!(Journal::find(state).unwrap(), None);
+        assert_eq!(Journal::noted(state), None);
+    }
+
+    #[test]
+    fn a_file_still_as_it_was_is_not_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::new(dir.path());
+        write_replace(&root.path("/etc/hosts"), b"old", 0o644).unwrap();
+        let backup = Backup::take(&root, Path::new("/etc/hosts"));
+        let before = fs::metadata(root.path("/etc/hosts")).unwrap();
+        backup.restore(&root).unwrap();
+        let after = fs::metadata(root.path("/etc/hosts")).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(before.ino(), after.ino(), "rewritten although unchanged");
+
+        write_replace(&root.path("/etc/hosts"), b"new", 0o600).unwrap();
+        assert!(!backup.in_place(&root));
+        backup.restore(&root).unwrap();
+        assert!(backup.in_place(&root));
+        assert_eq!(fs::read(root.path("/etc/hosts")).unwrap(), b"old");
     }
 }

@@ -7,10 +7,13 @@ mod commands;
 pub mod desired;
 pub mod dhcp_clients;
 pub mod edges;
+mod failure;
 pub mod journal;
 pub mod pending;
 mod planner;
 mod rollback;
+#[cfg(test)]
+mod tests;
 mod views;
 
 use std::io;
@@ -22,6 +25,7 @@ use appliance::config::{self, Report};
 pub use action::{Action, Plan, ServiceChange};
 pub use desired::Desired;
 pub use edges::{EdgeError, Edges, ServicesMode};
+use failure::Left;
 use journal::{Backup, Journal};
 pub use pending::Pending;
 
@@ -32,6 +36,33 @@ use crate::store::{self, Generation, Outcome, Store, StoreError};
 /// Environment variable naming the action index at which an apply aborts
 /// the process (fault injection for crash tests).
 pub const FAULT_ENV: &str = "SYSCONFD_FAULT_ABORT_AT";
+
+/// Environment variable naming where an apply stops its own process
+/// (SIGSTOP) until it is continued: an action index, or `commit`. Fault
+/// tests fill the disk or make it read-only meanwhile.
+pub const PAUSE_ENV: &str = "SYSCONFD_FAULT_PAUSE_AT";
+
+/// Where [`PAUSE_ENV`] stops an apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PausePoint {
+    /// Before this action (a run of actions done together is split there).
+    Action(usize),
+    /// Before the generation is recorded.
+    Commit,
+}
+
+fn pause_point() -> Option<PausePoint> {
+    let value = std::env::var(PAUSE_ENV).ok()?;
+    match value.as_str() {
+        "commit" => Some(PausePoint::Commit),
+        n => n.parse().ok().map(PausePoint::Action),
+    }
+}
+
+fn pause(before: &str) {
+    eprintln!("sysconfd: fault injection: pausing before {before}");
+    let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -59,6 +90,17 @@ pub enum EngineError {
     Edge(#[from] EdgeError),
     #[error(transparent)]
     Host(#[from] crate::host::HostError),
+    #[error("{}", .0.join("; "))]
+    Restore(Vec<String>),
+    /// An apply failed, and what it did could not all be undone or recorded.
+    #[error("{cause}; {missing}; status says degraded until the next apply or a restart of sysconfd finishes the undo")]
+    Failed {
+        cause: Box<EngineError>,
+        missing: String,
+    },
+    /// A failed apply left behind could not be finished before a new one.
+    #[error("the failed apply of generation {generation} is not finished: {missing}; free the disk or fix the cause, then apply again or restart sysconfd")]
+    Unfinished { generation: u64, missing: String },
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> EngineError {
@@ -159,6 +201,8 @@ pub struct Engine {
     opts: Options,
     opening: store::Opening,
     edges: Edges,
+    /// A failed apply not settled yet (status says degraded).
+    left: Option<Left>,
 }
 
 impl Engine {
@@ -172,6 +216,7 @@ impl Engine {
             opts,
             opening,
             edges,
+            left: None,
         };
         let recovery = engine.recover().await?;
         Ok((engine, recovery))
@@ -180,20 +225,13 @@ impl Engine {
     async fn recover(&mut self) -> Result<Recovery, EngineError> {
         let mut recovery = Recovery::default();
         let state = self.opts.state_dir.clone();
-        let journal = Journal::find(&state).map_err(io_err("reading the apply journal"))?;
-        if journal.as_ref().is_some_and(|j| self.committed(j)) {
-            Journal::clear(&state).map_err(io_err("clearing the apply journal"))?;
-        } else if let Some(journal) = journal {
-            tracing::warn!(
-                generation = journal.generation,
-                "an apply was interrupted; restoring the previous generation"
-            );
-            self.restore(&journal.backups, journal.previous, &journal.network)
-                .await?;
-            let reason = "interrupted: sysconfd stopped during the apply; the previous generation was restored";
-            self.record_failed(&journal, reason)?;
-            Journal::clear(&state).map_err(io_err("clearing the apply journal"))?;
-            recovery.interrupted = Some(journal.generation);
+        match self.finish_left().await {
+            Ok(finished) => recovery.interrupted = finished,
+            // The daemon still starts, and its status says what is wrong.
+            Err(e @ EngineError::Unfinished { .. }) => {
+                tracing::error!(error = %e, "could not finish the apply left behind");
+            }
+            Err(e) => return Err(e),
         }
         if Pending::load(&state)
             .map_err(io_err("reading the pending confirmation"))?
@@ -208,13 +246,6 @@ impl Engine {
     /// The generation store (waits for it to open the first time).
     fn store(&self) -> Result<&Store, StoreError> {
         self.opening.get()
-    }
-
-    /// Whether the journal's apply reached its commit (its row is written as
-    /// applied or pending) and only the journal's removal was lost.
-    fn committed(&self, journal: &Journal) -> bool {
-        let row = self.store().and_then(|s| s.get(journal.generation));
-        matches!(row, Ok(g) if matches!(g.outcome, Outcome::Applied | Outcome::Pending))
     }
 
     /// The generation in force (0 before the first apply).
@@ -286,7 +317,10 @@ impl Engine {
             .unwrap_or_default()
     }
 
-    /// Applies a config: validate, check the base, plan, journal, run, verify, record.
+    /// Applies a config: validate, check the base, finish an apply left
+    /// behind, plan, journal, run, verify, record. A failure at any step
+    /// after the plan ends in the previous generation, recorded as failed,
+    /// or in a degraded state status names (see [`Engine::degraded`]).
     pub async fn apply(&mut self, req: ApplyRequest) -> Result<Applied, EngineError> {
         let mut clock = PhaseClock::start();
         let config = config::load(&req.text, "appliance.toml").map_err(EngineError::Invalid)?;
@@ -295,9 +329,6 @@ impl Engine {
         }
         let desired = self.render(&config)?;
         clock.lap("validate and render");
-        let checks = planner::DaemonChecks::start(&desired, &self.opts.root);
-        let planned = self.plan_for(&desired).await;
-        clock.lap("plan");
         let current = self.current_generation()?;
         if let Some(base) = req.base.filter(|b| *b != current) {
             return Err(EngineError::StaleBase {
@@ -305,16 +336,21 @@ impl Engine {
                 current,
             });
         }
-        let plan = planned?;
+        // The plan is made against the system as the generation in force
+        // has it, never over the remains of an earlier attempt.
+        self.finish_left().await?;
+        let checks = planner::DaemonChecks::start(&desired, &self.opts.root);
+        let plan = self.plan_for(&desired).await?;
+        clock.lap("plan");
         if plan.is_empty() {
-            return Ok(Applied {
-                generation: current,
-                changed: false,
-                plan: Vec::new(),
-            });
+            return self.already_matching(&desired, current, req.caller_uid);
         }
         let previous = (current != 0).then_some(current);
         let generation = self.opening.next_id()?;
+        let sets_hostname = plan
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::SetHostname { .. }));
         let journal = Journal {
             generation,
             previous,
@@ -323,10 +359,17 @@ impl Engine {
             config: desired.redacted_config().to_owned(),
             plan: plan.lines(),
             network: plan.network_actions(),
+            hostname_before: sets_hostname
+                .then(|| crate::host::current_hostname().ok())
+                .flatten(),
         };
-        journal
-            .begin(&self.opts.state_dir, plan.touches_secret())
-            .map_err(io_err("writing the apply journal"))?;
+        if let Err(e) = journal.begin(&self.opts.state_dir, plan.touches_secret()) {
+            let cause = EngineError::Io {
+                what: "writing the apply journal".into(),
+                source: e,
+            };
+            return Err(self.fail(journal, cause, false).await);
+        }
         clock.lap("journal");
         // The daemons' checks go on while the network changes; a file a
         // daemon refuses is never written, and the attempt ends undone, as
@@ -335,13 +378,16 @@ impl Engine {
             .run_and_verify(&plan, &desired, checks, &mut clock)
             .await
         {
-            tracing::error!(generation, error = %e, "apply failed; restoring the previous generation");
-            self.restore(&journal.backups, previous, &journal.network)
-                .await?;
-            self.end_failed(&journal, &e)?;
-            return Err(e);
+            return Err(self.fail(journal, e, true).await);
         }
-        self.commit(&journal, req.confirm_timeout)?;
+        if pause_point() == Some(PausePoint::Commit) {
+            pause("the commit");
+        }
+        // A generation that cannot be recorded is undone like one that
+        // failed to run: the store and the system never disagree.
+        if let Err(e) = self.commit(&journal, req.confirm_timeout) {
+            return Err(self.fail(journal, e, true).await);
+        }
         clock.lap("commit");
         tracing::info!(
             generation,
@@ -355,12 +401,51 @@ impl Engine {
         })
     }
 
+    /// The system already matches `desired`. That is "nothing to do" when
+    /// the generation in force says the same; when it does not (the system
+    /// was changed to this config behind sysconfd's back), the config is
+    /// recorded as a generation with an empty plan, so history tells the truth.
+    fn already_matching(
+        &self,
+        desired: &Desired,
+        current: u64,
+        caller_uid: u32,
+    ) -> Result<Applied, EngineError> {
+        let in_force = self.opening.current()?.map(|g| g.config);
+        if in_force.as_deref() == Some(desired.redacted_config()) || current == 0 {
+            return Ok(Applied {
+                generation: current,
+                changed: false,
+                plan: Vec::new(),
+            });
+        }
+        let generation = self.opening.next_id()?;
+        let attempt = store::Attempt {
+            id: generation,
+            caller_uid,
+            base: Some(current),
+            config: desired.redacted_config(),
+            plan: &[],
+        };
+        self.store()?.record(
+            &attempt,
+            Outcome::Applied,
+            "the system already matched this configuration",
+        )?;
+        Ok(Applied {
+            generation,
+            changed: true,
+            plan: Vec::new(),
+        })
+    }
+
     /// Records the generation as in force (or waiting for its confirm), then
-    /// drops the journal: from here a crash keeps it.
+    /// drops the journal: from here a crash keeps it. When the record fails,
+    /// nothing is left saying it was made (the caller undoes it).
     fn commit(&self, journal: &Journal, timeout: Option<Duration>) -> Result<(), EngineError> {
         let state = &self.opts.state_dir;
         let generation = journal.generation;
-        match timeout {
+        let recorded = match timeout {
             Some(t) => {
                 let deadline = pending::unix_now() + t.as_secs_f64();
                 Pending {
@@ -369,36 +454,29 @@ impl Engine {
                     deadline,
                     backups: journal.backups.clone(),
                     network: journal.network.clone(),
+                    hostname_before: journal.hostname_before.clone(),
                 }
                 .save(state)
                 .map_err(io_err("saving the pending confirmation"))?;
                 let reason = format!("waiting for a confirm within {} s", t.as_secs());
-                self.store()?
-                    .record(&journal.attempt(), Outcome::Pending, &reason)?;
+                let recorded = self
+                    .store()
+                    .and_then(|s| s.record(&journal.attempt(), Outcome::Pending, &reason));
+                if recorded.is_err() {
+                    let _ = Pending::clear(state);
+                }
+                recorded
             }
             None => self
-                .store()?
-                .record(&journal.attempt(), Outcome::Applied, "")?,
+                .store()
+                .and_then(|s| s.record(&journal.attempt(), Outcome::Applied, "")),
+        };
+        recorded?;
+        if let Err(e) = Journal::clear(state) {
+            // The row says applied: the next start or apply drops it.
+            tracing::warn!(generation, error = %e, "could not remove the apply journal");
         }
-        Journal::clear(state).map_err(io_err("clearing the apply journal"))
-    }
-
-    /// Records an attempt that changed nothing in the end, then drops its journal.
-    fn end_failed(&self, journal: &Journal, e: &EngineError) -> Result<(), EngineError> {
-        self.record_failed(journal, &e.to_string())?;
-        Journal::clear(&self.opts.state_dir).map_err(io_err("clearing the apply journal"))
-    }
-
-    /// Marks the journal's generation failed: its row is written now, or
-    /// updated when an older sysconfd wrote it at the start.
-    fn record_failed(&self, journal: &Journal, reason: &str) -> Result<(), EngineError> {
-        let store = self.store()?;
-        match store.set_outcome(journal.generation, Outcome::Failed, reason) {
-            Err(StoreError::NoSuchGeneration(_)) => {
-                Ok(store.record(&journal.attempt(), Outcome::Failed, reason)?)
-            }
-            other => Ok(other?),
-        }
+        Ok(())
     }
 
     fn backups_for(&self, plan: &Plan) -> Vec<Backup> {
@@ -420,19 +498,32 @@ impl Engine {
         mut checks: planner::DaemonChecks,
         clock: &mut PhaseClock,
     ) -> Result<(), EngineError> {
+        let pause_at = match pause_point() {
+            Some(PausePoint::Action(k)) => Some(k),
+            _ => None,
+        };
         let mut index = 0;
         while index < plan.actions.len() {
             let rest = &plan.actions[index..];
             let run = network_run(rest);
-            let files = if run.is_empty() {
+            let mut nets = run.len();
+            let mut files = if nets == 0 {
                 0
             } else {
-                rest[run.len()..]
+                rest[nets..]
                     .iter()
                     .take_while(|a| a.file().is_some())
                     .count()
             };
-            let len = (run.len() + files).max(1);
+            // A pause inside a run of actions done together splits it there.
+            if let Some(cut) = pause_at
+                .and_then(|k| k.checked_sub(index))
+                .filter(|c| (1..nets + files).contains(c))
+            {
+                files = cut.saturating_sub(nets);
+                nets = nets.min(cut);
+            }
+            let len = (nets + files).max(1);
             if let Some(at) = self
                 .opts
                 .fault_abort_at
@@ -444,13 +535,16 @@ impl Engine {
                 );
                 std::process::abort();
             }
-            if run.is_empty() {
+            if pause_at == Some(index) {
+                pause(&format!("action {index}: {}", plan.actions[index]));
+            }
+            if nets == 0 {
                 if !matches!(rest[0], Action::Net(_)) {
                     checks.finish().await?;
                 }
                 self.execute(&rest[0]).await?;
             } else {
-                self.network_beside_files(&run, &rest[run.len()..len], &mut checks)
+                self.network_beside_files(&run[..nets], &rest[nets..len], &mut checks)
                     .await?;
             }
             index += len;

@@ -24,6 +24,9 @@ pub struct Pending {
     /// previous generation.
     #[serde(default)]
     pub network: Vec<NetAction>,
+    /// The kernel host name before, put back when there is no previous generation.
+    #[serde(default)]
+    pub hostname_before: Option<String>,
 }
 
 impl Pending {

@@ -3,74 +3,130 @@
 //! applying an older generation again.
 
 use super::action::Action;
-use super::journal::Backup;
+use super::desired::Desired;
+use super::journal::{Backup, Journal};
 use super::pending::Pending;
 use super::{io_err, Applied, ApplyRequest, Engine, EngineError};
 use crate::network::NetAction;
 use crate::store::Outcome;
 use appliance::config;
 
+/// What taking an apply back needs: the files as they were, the generation
+/// to go back to, and, before the first generation, what to take back.
+pub(super) struct Undo<'a> {
+    pub backups: &'a [Backup],
+    pub previous: Option<u64>,
+    pub network: &'a [NetAction],
+    pub hostname_before: Option<&'a str>,
+}
+
+impl Journal {
+    pub(super) fn undo(&self) -> Undo<'_> {
+        Undo {
+            backups: &self.backups,
+            previous: self.previous,
+            network: &self.network,
+            hostname_before: self.hostname_before.as_deref(),
+        }
+    }
+}
+
+impl Pending {
+    fn undo(&self) -> Undo<'_> {
+        Undo {
+            backups: &self.backups,
+            previous: self.previous,
+            network: &self.network,
+            hostname_before: self.hostname_before.as_deref(),
+        }
+    }
+}
+
 impl Engine {
     /// Puts files back as they were, then re-applies what the previous
-    /// generation wants of the kernel; with none before, takes `network`,
-    /// the undone generation's network actions, back.
-    pub(super) async fn restore(
-        &mut self,
-        backups: &[Backup],
-        previous: Option<u64>,
-        network: &[NetAction],
-    ) -> Result<(), EngineError> {
-        for b in backups.iter().rev() {
-            b.restore(&self.opts.root)
-                .map_err(io_err(format!("restoring {}", b.path.display())))?;
+    /// generation wants of the kernel and the daemons; with none before,
+    /// takes the undone generation's network actions and host name back.
+    /// Every step is tried, also after one fails, as a restore that stopped
+    /// halfway would leave the box worse off; the error names each that failed.
+    pub(super) async fn restore(&mut self, undo: &Undo<'_>) -> Result<(), EngineError> {
+        let mut failed = Vec::new();
+        for b in undo.backups.iter().rev() {
+            if let Err(e) = b.restore(&self.opts.root) {
+                failed.push(format!("restoring {}: {e}", b.path.display()));
+            }
         }
-        match previous {
-            Some(id) => self.converge_to(id).await,
+        match undo.previous {
+            Some(id) => failed.extend(self.converge_to(id).await),
             None => {
-                let undo: Vec<Action> = NetAction::undo_all(network)
+                let undo_net: Vec<Action> = NetAction::undo_all(undo.network)
                     .into_iter()
                     .map(Action::Net)
                     .collect();
-                self.execute_each(undo.iter().collect(), "undoing the first generation")
-                    .await;
-                Ok(())
+                failed.extend(
+                    self.execute_each(undo_net.iter().collect(), "undoing the first generation")
+                        .await,
+                );
+                if let (true, Some(name)) = (self.opts.set_hostname, undo.hostname_before) {
+                    if let Err(e) = crate::host::set_hostname_back(name) {
+                        failed.push(e.to_string());
+                    }
+                }
             }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::Restore(failed))
         }
     }
 
-    /// Runs every action; one that fails is logged and the rest still run,
-    /// as a restore that stopped halfway would leave the box worse off.
-    async fn execute_each(&self, actions: Vec<&Action>, during: &str) {
+    /// Runs every action; one that fails is logged and the rest still run.
+    /// Returns what failed, one line each.
+    async fn execute_each(&self, actions: Vec<&Action>, during: &str) -> Vec<String> {
+        let mut failed = Vec::new();
         for action in actions {
             if let Err(e) = self.execute(action).await {
                 tracing::error!(action = %action, error = %e, "while {during}");
+                failed.push(format!("{action}: {e}"));
             }
         }
+        failed
+    }
+
+    /// The desired state of generation `id`, rendered from the store.
+    pub(super) fn desired_of(&self, id: u64, name: &str) -> Result<Desired, EngineError> {
+        let config =
+            config::load(&self.store()?.get(id)?.config, name).map_err(EngineError::Invalid)?;
+        self.render(&config)
     }
 
     /// Brings the kernel and the daemons to what generation `id` wants (its
-    /// files are already in place): network actions and daemon refreshes only.
-    async fn converge_to(&mut self, id: u64) -> Result<(), EngineError> {
-        let config = config::load(&self.store()?.get(id)?.config, "previous")
-            .map_err(EngineError::Invalid)?;
-        let desired = self.render(&config)?;
-        let plan = self.plan_for(&desired).await?;
+    /// files are already in place): network actions and daemon refreshes
+    /// only. Returns what failed.
+    async fn converge_to(&mut self, id: u64) -> Vec<String> {
+        let plan = match self.desired_of(id, "previous") {
+            Ok(desired) => self.plan_for(&desired).await,
+            Err(e) => Err(e),
+        };
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(e) => return vec![format!("planning the way back to generation {id}: {e}")],
+        };
         let kernel_and_daemons = plan.actions.iter().filter(|a| a.file().is_none()).collect();
         self.execute_each(kernel_and_daemons, &format!("restoring generation {id}"))
-            .await;
-        Ok(())
+            .await
     }
 
     /// Makes the system match the generation in force (at start: links may
     /// have changed, daemons are not running yet). Records nothing.
+    /// An apply left unfinished is finished first.
     pub async fn converge(&mut self) -> Result<(), EngineError> {
+        self.finish_left().await?;
         let current = self.current_generation()?;
         if current == 0 {
             return Ok(());
         }
-        let config = config::load(&self.store()?.get(current)?.config, "current")
-            .map_err(EngineError::Invalid)?;
-        let desired = self.render(&config)?;
+        let desired = self.desired_of(current, "current")?;
         let plan = self.plan_for(&desired).await?;
         for action in &plan.actions {
             self.execute(action).await?;
@@ -97,7 +153,7 @@ impl Engine {
             return Ok(None);
         };
         tracing::warn!(generation = p.generation, reason, "rolling back");
-        self.restore(&p.backups, p.previous, &p.network).await?;
+        self.restore(&p.undo()).await?;
         self.store()?
             .set_outcome(p.generation, Outcome::RolledBack, reason)?;
         Pending::clear(&self.opts.state_dir)

@@ -75,6 +75,15 @@ pub fn set_hostname(name: &Hostname) -> Result<(), HostError> {
     })
 }
 
+/// Sets the kernel host name back to `name`, as it was before a failed
+/// first apply (it need not be a name sysconfd would accept in a config).
+pub fn set_hostname_back(name: &str) -> Result<(), HostError> {
+    nix::unistd::sethostname(name).map_err(|source| HostError::Set {
+        name: name.to_owned(),
+        source,
+    })
+}
+
 /// The kernel host name now, to decide whether [`set_hostname`] is needed.
 pub fn current_hostname() -> Result<String, HostError> {
     let name = nix::unistd::gethostname().map_err(HostError::Get)?;
