@@ -86,6 +86,9 @@ pub struct StatusReport {
     pub current_generation: u64,
     pub pending: Option<PendingReport>,
     pub wizard_completed: bool,
+    /// Set when a failed apply could not be finished (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<Degraded>,
     /// Further sections (network, dhcp, ntp, telephony, ha…) by name.
     #[serde(default)]
     pub sections: serde_json::Map<String, serde_json::Value>,

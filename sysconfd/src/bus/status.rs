@@ -47,7 +47,8 @@ async fn services_section(engine: &crate::engine::Engine) -> serde_json::Value {
 
 #[interface(name = "org.telbox.Sysconfd1.Status")]
 impl StatusIface {
-    /// JSON overview: version, host name, generation in force, pending confirm, wizard state.
+    /// JSON overview: version, host name, generation in force, pending
+    /// confirm, wizard state, and a failed apply not finished (`degraded`).
     async fn status(&self) -> Result<String, BusError> {
         let engine = self.shared.engine.lock().await;
         let pending = engine.pending().map(|p| PendingReport {
@@ -64,6 +65,7 @@ impl StatusIface {
             current_generation: engine.current_generation()?,
             pending,
             wizard_completed: self.shared.state_dir.join("wizard-completed").exists(),
+            degraded: engine.degraded(),
             sections: Default::default(),
         };
         let mut report = report;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use appliance::dbus::StatusReport;
+use appliance::dbus::{Degraded, StatusReport};
 
 use crate::bus::{self, pretty, CallError, CallResult};
 
@@ -23,6 +23,9 @@ pub async fn status(json: bool) -> CallResult {
         ),
         None => println!("pending      none"),
     }
+    if let Some(d) = &s.degraded {
+        print_degraded(d);
+    }
     println!(
         "first boot   {}",
         if s.wizard_completed {
@@ -35,6 +38,29 @@ pub async fn status(json: bool) -> CallResult {
         println!("{name:<12} {}", section);
     }
     Ok(())
+}
+
+/// A failed apply sysconfd could not finish, in words.
+fn print_degraded(d: &Degraded) {
+    let previous = match d.previous {
+        Some(g) => format!("generation {g}"),
+        None => "the state before the first generation".to_owned(),
+    };
+    println!(
+        "degraded     the apply of generation {} failed: {}",
+        d.generation, d.cause
+    );
+    match &d.restore_error {
+        Some(e) => println!("             {previous} is not fully back: {e}"),
+        None => println!("             {previous} is back in force"),
+    }
+    for line in &d.differs {
+        println!("             differs: {line}");
+    }
+    if let Some(e) = &d.record_error {
+        println!("             history does not record the failure yet: {e}");
+    }
+    println!("             the next apply or a restart of sysconfd finishes the undo");
 }
 
 pub async fn discover() -> CallResult {
