@@ -45,6 +45,48 @@ impl FileSpec {
     }
 }
 
+/// The second name under which [`keep`] holds the file at `path`.
+pub fn kept_path(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.telbox-prev"))
+}
+
+/// Keeps the file at `path` under a second name (a hard link to the same
+/// inode) before an apply replaces or removes it, until the apply ends:
+/// putting it back is then a rename, which needs no room on a full disk.
+/// Nothing is kept when there is no file.
+pub fn keep(path: &Path) -> io::Result<()> {
+    let kept = kept_path(path);
+    drop_kept(path)?;
+    match fs::hard_link(path, &kept) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// Puts the file [`keep`] held back at `path` when it has exactly
+/// `contents` and `mode`; says whether it did.
+pub fn put_back_kept(path: &Path, contents: &[u8], mode: u32) -> io::Result<bool> {
+    let kept = kept_path(path);
+    let same_mode = fs::metadata(&kept).is_ok_and(|m| m.permissions().mode() & 0o7777 == mode);
+    if !same_mode || !fs::read(&kept).is_ok_and(|c| c == contents) {
+        return Ok(false);
+    }
+    fs::rename(&kept, path)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(true)
+}
+
+/// Lets go of the file [`keep`] held for `path`, if any.
+pub fn drop_kept(path: &Path) -> io::Result<()> {
+    match fs::remove_file(kept_path(path)) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// Writes `contents` to `path` atomically: a crash leaves the old or the new file, never a mix.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     write_via_temp(path, contents, mode, true)
@@ -126,6 +168,28 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["hosts"]);
+    }
+
+    #[test]
+    fn a_kept_file_comes_back_by_a_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts");
+        keep(&path).unwrap();
+        assert!(!kept_path(&path).exists(), "nothing to keep");
+        write_replace(&path, b"old", 0o640).unwrap();
+        keep(&path).unwrap();
+        write_replace(&path, b"new", 0o644).unwrap();
+        assert!(!put_back_kept(&path, b"other", 0o640).unwrap());
+        assert!(!put_back_kept(&path, b"old", 0o644).unwrap());
+        assert!(put_back_kept(&path, b"old", 0o640).unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert!(!kept_path(&path).exists());
+
+        keep(&path).unwrap();
+        assert!(kept_path(&path).exists());
+        drop_kept(&path).unwrap();
+        assert!(!kept_path(&path).exists());
+        assert_eq!(fs::read(&path).unwrap(), b"old");
     }
 
     #[test]

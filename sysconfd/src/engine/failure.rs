@@ -146,6 +146,7 @@ impl Engine {
         };
         if self.committed(&journal)? {
             // Only the journal's removal was lost.
+            journal.drop_kept(&self.opts.root);
             if let Err(e) = Journal::clear(state) {
                 tracing::warn!(error = %e, "could not remove the journal of a committed apply");
             }
@@ -187,6 +188,7 @@ impl Engine {
             .map(|e| e.to_string());
         let state = &self.opts.state_dir;
         if left.restored && left.unrecorded.is_none() {
+            left.journal.drop_kept(&self.opts.root);
             if left.journaled {
                 if let Err(e) = Journal::clear(state) {
                     // Its row now says failed: the next start or apply

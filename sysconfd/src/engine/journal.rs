@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::files::{write_atomic, write_replace};
+use crate::files::{self, write_atomic, write_replace};
 use crate::network::NetAction;
 use crate::root::Root;
 
@@ -52,20 +52,30 @@ impl Backup {
         }
     }
 
-    /// Puts the file back as it was. A file still as it was is left alone:
-    /// an undo on a full or read-only disk only fails where it must write.
+    /// Puts the file back as it was. A file still as it was is left alone,
+    /// and one the apply kept ([`files::keep`]) is renamed back: an undo on
+    /// a full disk needs no room, on a read-only one fails only where it
+    /// must write.
     pub fn restore(&self, root: &Root) -> io::Result<()> {
         if self.in_place(root) {
-            return Ok(());
+            return self.drop_kept(root);
         }
         let real = root.path(&self.path);
         match &self.contents {
+            Some(c) if files::put_back_kept(&real, c.as_bytes(), self.mode)? => Ok(()),
             Some(c) => write_atomic(&real, c.as_bytes(), self.mode),
             None => match fs::remove_file(&real) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
                 _ => Ok(()),
             },
         }
+    }
+}
+
+impl Backup {
+    /// Lets go of the file the apply kept to put back ([`files::keep`]).
+    pub fn drop_kept(&self, root: &Root) -> io::Result<()> {
+        files::drop_kept(&root.path(&self.path))
     }
 }
 
@@ -215,6 +225,16 @@ impl Journal {
             Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Lets go of every file the apply kept to put back: once it ended,
+    /// committed or undone.
+    pub fn drop_kept(&self, root: &Root) {
+        for b in &self.backups {
+            if let Err(e) = b.drop_kept(root) {
+                tracing::warn!(path = %b.path.display(), error = %e, "could not remove a kept file");
+            }
         }
     }
 

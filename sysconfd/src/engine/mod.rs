@@ -122,6 +122,13 @@ fn network_run(actions: &[Action]) -> Vec<crate::network::NetAction> {
 /// Writes or removes a generated file. Secrets are written durably: they
 /// are the only files the generation store (redacted) cannot derive again.
 fn change_file(root: &Root, action: &Action) -> Result<(), EngineError> {
+    if let Some(path) = action.file() {
+        // If the apply is undone, the file as it is now goes back by a
+        // rename; where it cannot be kept, the journal's copy serves.
+        if let Err(e) = crate::files::keep(&root.path(path)) {
+            tracing::debug!(path = %path.display(), error = %e, "could not keep the file to put back");
+        }
+    }
     match action {
         Action::WriteFile {
             path,
@@ -472,6 +479,7 @@ impl Engine {
                 .and_then(|s| s.record(&journal.attempt(), Outcome::Applied, "")),
         };
         recorded?;
+        journal.drop_kept(&self.opts.root);
         if let Err(e) = Journal::clear(state) {
             // The row says applied: the next start or apply drops it.
             tracing::warn!(generation, error = %e, "could not remove the apply journal");
