@@ -152,6 +152,16 @@ impl Sysconfd {
         self.spawn();
     }
 
+    /// Starts it again over the same root and state with `env` instead.
+    pub fn restart_with(&mut self, env: &[(&str, &str)]) {
+        self.kill();
+        self.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.spawn();
+    }
+
     pub fn log_text(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -159,6 +169,24 @@ impl Sysconfd {
     /// Runs the CLI against this daemon's bus as root.
     pub fn appliance(&self, args: &[&str]) -> Output {
         appliance(&self.bus_address, args)
+    }
+
+    /// Starts the CLI against this daemon's bus as root without waiting for
+    /// it (for a call the daemon pauses in); `wait_with_output` ends it.
+    pub fn appliance_child(&self, args: &[&str]) -> Child {
+        Command::new(bin("appliance"))
+            .args(args)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &self.bus_address)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run appliance")
+    }
+
+    /// The daemon's process id (the one it runs under in its namespace).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("sysconfd is running").id()
     }
 
     /// Runs the CLI as another local user (through runuser).

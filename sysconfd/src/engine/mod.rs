@@ -38,8 +38,9 @@ use crate::store::{self, Generation, Outcome, Store, StoreError};
 pub const FAULT_ENV: &str = "SYSCONFD_FAULT_ABORT_AT";
 
 /// Environment variable naming where an apply stops its own process
-/// (SIGSTOP) until it is continued: an action index, or `commit`. Fault
-/// tests fill the disk or make it read-only meanwhile.
+/// (SIGSTOP) until it is continued: an action index, or `commit`, with
+/// `@N` for the apply of generation N only (`commit@2`). Fault tests fill
+/// the disk or make it read-only meanwhile.
 pub const PAUSE_ENV: &str = "SYSCONFD_FAULT_PAUSE_AT";
 
 /// Where [`PAUSE_ENV`] stops an apply.
@@ -51,9 +52,20 @@ enum PausePoint {
     Commit,
 }
 
-fn pause_point() -> Option<PausePoint> {
-    let value = std::env::var(PAUSE_ENV).ok()?;
-    match value.as_str() {
+/// Where the apply of `generation` pauses, if [`PAUSE_ENV`] says so.
+fn pause_point(generation: u64) -> Option<PausePoint> {
+    parse_pause(&std::env::var(PAUSE_ENV).ok()?, generation)
+}
+
+fn parse_pause(value: &str, generation: u64) -> Option<PausePoint> {
+    let (point, only) = match value.split_once('@') {
+        Some((point, g)) => (point, Some(g.parse::<u64>().ok()?)),
+        None => (value, None),
+    };
+    if only.is_some_and(|g| g != generation) {
+        return None;
+    }
+    match point {
         "commit" => Some(PausePoint::Commit),
         n => n.parse().ok().map(PausePoint::Action),
     }
@@ -381,13 +393,14 @@ impl Engine {
         // The daemons' checks go on while the network changes; a file a
         // daemon refuses is never written, and the attempt ends undone, as
         // a failed generation with the daemon's message.
+        let pause_at = pause_point(generation);
         if let Err(e) = self
-            .run_and_verify(&plan, &desired, checks, &mut clock)
+            .run_and_verify(&plan, &desired, checks, pause_at, &mut clock)
             .await
         {
             return Err(self.fail(journal, e, true).await);
         }
-        if pause_point() == Some(PausePoint::Commit) {
+        if pause_at == Some(PausePoint::Commit) {
             pause("the commit");
         }
         // A generation that cannot be recorded is undone like one that
@@ -504,9 +517,10 @@ impl Engine {
         plan: &Plan,
         desired: &Desired,
         mut checks: planner::DaemonChecks,
+        pause_point: Option<PausePoint>,
         clock: &mut PhaseClock,
     ) -> Result<(), EngineError> {
-        let pause_at = match pause_point() {
+        let pause_at = match pause_point {
             Some(PausePoint::Action(k)) => Some(k),
             _ => None,
         };

@@ -306,3 +306,14 @@ async fn a_system_matching_a_config_history_does_not_name_is_recorded() {
     let again = e.apply(req(&b())).await.unwrap();
     assert_eq!((again.generation, again.changed), (2, false));
 }
+
+#[test]
+fn a_pause_point_may_name_the_generation_it_stops() {
+    assert_eq!(parse_pause("commit", 7), Some(PausePoint::Commit));
+    assert_eq!(parse_pause("commit@2", 2), Some(PausePoint::Commit));
+    assert_eq!(parse_pause("commit@2", 3), None);
+    assert_eq!(parse_pause("4@2", 2), Some(PausePoint::Action(4)));
+    assert_eq!(parse_pause("4", 9), Some(PausePoint::Action(4)));
+    assert_eq!(parse_pause("later", 1), None);
+    assert_eq!(parse_pause("4@x", 1), None);
+}
