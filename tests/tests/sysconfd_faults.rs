@@ -100,7 +100,7 @@ fn fill(dir: &Path) -> PathBuf {
 /// then the mounts (inner first), then the files, then the bus.
 struct FaultBox {
     sysconfd: Sysconfd,
-    state_mount: Option<Tmpfs>,
+    _state_mount: Option<Tmpfs>,
     root_mount: Tmpfs,
     dir: tempfile::TempDir,
     _bus: PrivateBus,
@@ -125,7 +125,7 @@ impl FaultBox {
         let sysconfd = Sysconfd::start(&bus, &root, env);
         FaultBox {
             sysconfd,
-            state_mount,
+            _state_mount: state_mount,
             root_mount,
             dir,
             _bus: bus,
@@ -491,7 +491,6 @@ fn a_root_turning_read_only_mid_apply_is_degraded_recorded_and_finished_by_the_n
         "{h:?}"
     );
     assert_eq!(t.new_routes(), NEW_ROUTES);
-    let _ = &t.state_mount;
 }
 
 /// Runs `sysconfd ARGS…` without the bus in a fresh network namespace.
