@@ -70,7 +70,7 @@ fn read_reply(stream: &mut UnixStream) -> std::io::Result<Vec<u8>> {
 }
 
 /// Kea answers with one object (or, through the control agent, a list of them).
-fn parse_answer(reply: &[u8]) -> Result<Answer, DhcpError> {
+pub fn parse_answer(reply: &[u8]) -> Result<Answer, DhcpError> {
     let value: serde_json::Value = serde_json::from_slice(reply).map_err(DhcpError::Json)?;
     let one = match value {
         serde_json::Value::Array(mut list) if !list.is_empty() => list.remove(0),

@@ -35,6 +35,8 @@ pub mod vendors;
 use std::path::PathBuf;
 
 pub use check::{check, check_contents, InterfaceCheck};
+#[doc(hidden)]
+pub use control::parse_answer;
 pub use control::{command, is_running, reload, Answer};
 pub use kea::KeaConfig;
 pub use leases::{leases, parse_leases, Lease};

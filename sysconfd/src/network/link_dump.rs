@@ -111,7 +111,7 @@ async fn receive(socket: &TokioSocket, sequence: u32) -> io::Result<Option<Vec<L
 }
 
 /// One link: its header and the [`WANTED`] attributes, decoded as rtnetlink would.
-fn link(payload: &[u8]) -> Result<LinkMessage, DecodeError> {
+pub fn link(payload: &[u8]) -> Result<LinkMessage, DecodeError> {
     let header = LinkHeader::parse(payload)?;
     let family = header.interface_family;
     let mut link = LinkMessage::default();
@@ -126,7 +126,7 @@ fn link(payload: &[u8]) -> Result<LinkMessage, DecodeError> {
     Ok(link)
 }
 
-fn link_from(msg: &LinkMessage) -> Option<Link> {
+pub fn link_from(msg: &LinkMessage) -> Option<Link> {
     let mut link = Link::new(msg.header.index, "", 0);
     link.up = msg.header.flags.contains(LinkFlags::Up);
     for attr in &msg.attributes {
@@ -168,17 +168,17 @@ fn mac_text(bytes: &[u8]) -> String {
 }
 
 /// The end of a dump, which carries an error code when the dump failed.
-fn done(payload: &[u8]) -> io::Result<()> {
+pub fn done(payload: &[u8]) -> io::Result<()> {
     let done = DoneBuffer::new_checked(&payload)
         .and_then(|b| DoneMessage::parse(&b))
         .map_err(invalid)?;
     match done.code {
         0 => Ok(()),
-        code => Err(io::Error::from_raw_os_error(code.abs())),
+        code => Err(io::Error::from_raw_os_error(code.saturating_abs())),
     }
 }
 
-fn kernel_error(payload: &[u8]) -> io::Error {
+pub fn kernel_error(payload: &[u8]) -> io::Error {
     match ErrorBuffer::new_checked(&payload).and_then(|b| ErrorMessage::parse(&b)) {
         Ok(e) => e.to_io(),
         Err(e) => invalid(e),

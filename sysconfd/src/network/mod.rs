@@ -31,7 +31,8 @@
 
 mod action;
 mod dhcp;
-mod link_dump;
+#[doc(hidden)]
+pub mod link_dump;
 mod netlink;
 mod plan;
 mod state;
