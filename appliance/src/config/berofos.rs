@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::diag::Check;
+use super::index::FirstSeen;
 use super::values::{AbsPath, Ident, MacAddr, Secret};
 use crate::path;
 
@@ -42,6 +43,7 @@ pub fn fos_number(name: &str) -> Option<u32> {
 
 pub fn validate(devices: &[Berofos], cx: &mut Check) {
     let mut numbers = Vec::new();
+    let mut hosts = FirstSeen::new();
     for (i, dev) in devices.iter().enumerate() {
         let base = path!["berofos", i];
         match fos_number(dev.name.as_str()) {
@@ -61,7 +63,7 @@ pub fn validate(devices: &[Berofos], cx: &mut Check) {
         if dev.user.is_none() && (dev.password.is_some() || dev.password_file.is_some()) {
             cx.error(base.join("user"), "a password is set but `user` is missing");
         }
-        if devices[..i].iter().any(|d| d.host == dev.host) {
+        if hosts.seen(&dev.host, i).is_some() {
             cx.error(
                 base.join("host"),
                 format!("{} is used by another Berofos", dev.host),

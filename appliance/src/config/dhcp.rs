@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::diag::{Check, ConfigPath};
+use super::index::{overlaps, set_of, FirstSeen, SubnetSet};
 use super::network::Network;
 use super::values::{Hostname, Ident, InterfaceName, Ipv4Cidr, MacAddr, SafeText};
 use crate::path;
@@ -204,6 +205,13 @@ impl Dhcp {
 
     fn check_subnets(&self, net: &Network, cx: &mut Check) {
         let voip = net.voip_link().and_then(|l| l.address);
+        let spans: Vec<_> = self
+            .subnet
+            .iter()
+            .map(|s| u32::from(s.network.network())..=u32::from(s.network.broadcast()))
+            .collect();
+        let overlapping = overlaps(&spans);
+        let mut names = FirstSeen::new();
         for (i, s) in self.subnet.iter().enumerate() {
             let base = path!["dhcp", "subnet", i];
             check_pool(cx, &base, s.network, s.pool_start, s.pool_end);
@@ -223,38 +231,38 @@ impl Dhcp {
                     ),
                 );
             }
-            for (j, other) in self.subnet.iter().enumerate().take(i) {
-                if other.network.overlaps(&s.network) {
-                    cx.error_help(
-                        base.join("network"),
-                        format!(
-                            "{} overlaps subnet `{}` ({})",
-                            s.network.subnet(),
-                            other.name,
-                            other.network.subnet()
-                        ),
-                        format!("extra subnets must not overlap; see dhcp.subnet[{j}]"),
-                    );
-                }
-                if other.name == s.name {
-                    cx.error(
-                        base.join("name"),
-                        format!("subnet name `{}` is used twice", s.name),
-                    );
-                }
+            if names.seen(&s.name, i).is_some() {
+                cx.error(
+                    base.join("name"),
+                    format!("subnet name `{}` is used twice", s.name),
+                );
+            }
+            if let Some(&j) = overlapping.get(&i) {
+                let other = &self.subnet[j];
+                cx.error_help(
+                    base.join("network"),
+                    format!(
+                        "{} overlaps subnet `{}` ({})",
+                        s.network.subnet(),
+                        other.name,
+                        other.network.subnet()
+                    ),
+                    format!("extra subnets must not overlap; see dhcp.subnet[{j}]"),
+                );
             }
         }
     }
 
     fn check_reservations(&self, net: &Network, cx: &mut Check) {
-        let served = self.served_subnets(net);
-        let own: Vec<Ipv4Addr> = net
-            .links()
-            .filter_map(|l| l.address.map(|a| a.addr))
-            .collect();
+        let mut served = SubnetSet::new();
+        for s in self.served_subnets(net) {
+            served.insert(s, ());
+        }
+        let own = set_of(net.links().filter_map(|l| l.address.map(|a| a.addr)));
+        let (mut macs, mut addresses) = (FirstSeen::new(), FirstSeen::new());
         for (i, r) in self.reservation.iter().enumerate() {
             let base = path!["dhcp", "reservation", i];
-            if !served.iter().any(|s| s.contains(r.address)) {
+            if !served.contains(r.address) {
                 cx.error(
                     base.join("address"),
                     format!("{} is not inside any subnet this box serves", r.address),
@@ -266,16 +274,14 @@ impl Dhcp {
                     format!("{} is the box's own address", r.address),
                 );
             }
-            for other in self.reservation.iter().take(i) {
-                if other.mac == r.mac {
-                    cx.error(base.join("mac"), format!("MAC {} is reserved twice", r.mac));
-                }
-                if other.address == r.address {
-                    cx.error(
-                        base.join("address"),
-                        format!("address {} is reserved twice", r.address),
-                    );
-                }
+            if macs.seen(&r.mac, i).is_some() {
+                cx.error(base.join("mac"), format!("MAC {} is reserved twice", r.mac));
+            }
+            if addresses.seen(r.address, i).is_some() {
+                cx.error(
+                    base.join("address"),
+                    format!("address {} is reserved twice", r.address),
+                );
             }
         }
     }

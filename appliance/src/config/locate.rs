@@ -53,10 +53,13 @@ impl Locator {
 
     /// The text of a 1-based line, without its newline.
     pub fn line_text(&self, line: usize) -> &str {
-        self.text()
-            .lines()
-            .nth(line.saturating_sub(1))
-            .unwrap_or("")
+        let text = self.text();
+        let Some(&start) = self.lines.get(line.saturating_sub(1)) else {
+            return "";
+        };
+        let end = self.lines.get(line).map_or(text.len(), |next| next - 1);
+        text.get(start..end)
+            .map_or("", |l| l.strip_suffix('\r').unwrap_or(l))
     }
 
     fn span(&self, segs: &[Seg], anchor: Anchor) -> Option<Range<usize>> {

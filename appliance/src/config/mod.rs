@@ -9,6 +9,8 @@ pub mod berofos;
 pub mod dhcp;
 mod diag;
 pub mod ha;
+mod index;
+pub mod limits;
 mod locate;
 pub mod network;
 pub mod ntp;
@@ -22,6 +24,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use diag::{Anchor, Check, ConfigPath, Diagnostic, Seg};
+pub use limits::TooLarge;
 pub use locate::{Locator, Position};
 pub use report::{Located, Report};
 
@@ -87,7 +90,13 @@ impl Config {
 }
 
 /// Parses and validates `text`, read from `origin` (a file name, for messages).
+///
+/// A text over [`limits::MAX_CONFIG_BYTES`] or a section over its entry
+/// limit is one problem, found before any other rule runs.
 pub fn load(text: &str, origin: &str) -> Result<Config, Report> {
+    if let Err(big) = limits::check_size(text) {
+        return Err(Report::too_large(origin, big));
+    }
     // The span-keeping document is parsed only when there is something to
     // point at: for a valid file it would be a second parse for nothing.
     let locate = || Locator::parse(text).map_err(|(span, m)| Report::syntax(origin, text, span, m));
@@ -99,7 +108,17 @@ pub fn load(text: &str, origin: &str) -> Result<Config, Report> {
         Err(_) => recover(text, origin, &mut check, locate)?,
     };
     if let Some(config) = &config {
-        config.validate(&mut check);
+        match config.check_limits() {
+            Ok(()) => config.validate(&mut check),
+            Err(big) => {
+                let path = big.path();
+                let help = "remove entries the box does not need; a real box stays far below this";
+                check.error_help(path, big.to_string(), help);
+                let mut report = Report::new(origin, &locate()?, check.into_diagnostics());
+                report.too_large = Some(big);
+                return Err(report);
+            }
+        }
     }
     match config {
         Some(config) if check.is_empty() => Ok(config),

@@ -1,12 +1,13 @@
 //! `[network]`: interfaces, VLANs and static routes.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::diag::{Check, ConfigPath};
+use super::index::{set_of, SubnetSet};
 use super::values::{InterfaceName, Ipv4Cidr};
 use crate::path;
 
@@ -288,8 +289,12 @@ impl Network {
 
     fn check_vlans(&self, cx: &mut Check) {
         let mut ids = HashSet::new();
+        let mut parents = HashMap::new();
+        for p in &self.interface {
+            parents.entry(&p.name).or_insert(p);
+        }
         for (i, vlan) in self.vlan.iter().enumerate() {
-            let parent = self.interface.iter().find(|p| p.name == vlan.parent);
+            let parent = parents.get(&vlan.parent);
             match parent {
                 None => cx.error_help(
                     path!["network", "vlan", i, "parent"],
@@ -328,10 +333,13 @@ impl Network {
     }
 
     fn check_routes(&self, cx: &mut Check) {
-        let subnets: Vec<_> = self
-            .links()
-            .filter_map(|l| l.address.map(|a| (l.name.clone(), a)))
-            .collect();
+        let mut subnets = SubnetSet::new();
+        for l in self.links() {
+            if let Some(a) = l.address {
+                subnets.insert(a, l.name);
+            }
+        }
+        let names = set_of(self.links().map(|l| l.name));
         let has_dhcp = self.links().any(|l| l.method == Method::Dhcp);
         for (i, route) in self.route.iter().enumerate() {
             let at = |field: &str| path!["network", "route", i, field];
@@ -342,16 +350,16 @@ impl Network {
                     format!("write the network address: {}", route.destination.subnet()),
                 );
             }
-            if let Some(dev) = route.interface.as_ref().filter(|d| !self.has_link(d)) {
+            if let Some(dev) = route.interface.as_ref().filter(|d| !names.contains(d)) {
                 cx.error(
                     at("interface"),
                     format!("route names interface `{dev}`, which is not declared"),
                 );
                 continue;
             }
-            let on_link = subnets.iter().any(|(name, net)| {
-                net.contains(route.via) && route.interface.as_ref().is_none_or(|d| d == name)
-            });
+            let on_link = subnets
+                .containing(route.via)
+                .any(|name| route.interface.as_ref().is_none_or(|d| d == *name));
             if !on_link && !has_dhcp {
                 cx.error_help(
                     at("via"),

@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::diag::Check;
+use super::index::FirstSeen;
 use super::network::Network;
 use super::values::HostAddr;
 use crate::path;
@@ -80,8 +81,9 @@ impl Ntp {
             );
         }
         for (key, list) in [("servers", &self.servers), ("pools", &self.pools)] {
+            let mut hosts = FirstSeen::new();
             for (i, host) in list.iter().enumerate() {
-                if list[..i].contains(host) {
+                if hosts.seen(host, i).is_some() {
                     cx.error(path!["ntp", key, i], format!("`{host}` is listed twice"));
                 }
             }

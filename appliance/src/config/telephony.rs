@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::diag::{Check, ConfigPath};
+use super::index::{overlaps, FirstSeen};
 use super::values::{Ident, SafeText};
 use crate::path;
 
@@ -427,10 +428,12 @@ impl Telephony {
         self.card
             .iter()
             .enumerate()
-            .for_each(|(i, c)| c.validate(i, &self.card[..i], cx));
+            .for_each(|(i, c)| c.validate(i, cx));
+        self.check_cards_once(cx);
+        let mut numbers = FirstSeen::new();
         for (i, span) in self.span.iter().enumerate() {
             span.validate(i, cx);
-            if self.span[..i].iter().any(|s| s.span == span.span) {
+            if numbers.seen(span.span, i).is_some() {
                 cx.error(
                     path!["telephony", "span", i, "span"],
                     format!("span {} is configured twice", span.span),
@@ -487,16 +490,35 @@ impl Telephony {
         }
     }
 
+    /// A card is matched by its hardware id or location once.
+    fn check_cards_once(&self, cx: &mut Check) {
+        let (mut ids, mut locations) = (FirstSeen::new(), FirstSeen::new());
+        for (i, c) in self.card.iter().enumerate() {
+            let id = c.hardware_id.as_ref().and_then(|h| ids.seen(h, i));
+            let loc = c.location.as_ref().and_then(|l| locations.seen(l, i));
+            if id.or(loc).is_some() {
+                cx.error(
+                    path!["telephony", "card", i],
+                    "this card is configured twice",
+                );
+            }
+        }
+    }
+
     /// Two spans may not claim the same clock priority.
     fn validate_timing(&self, cx: &mut Check) {
+        let mut priorities = FirstSeen::new();
         for (i, span) in self.span.iter().enumerate() {
             let Some(t) = span.timing.filter(|t| *t > 0) else {
                 continue;
             };
-            if let Some(other) = self.span[..i].iter().find(|s| s.timing == Some(t)) {
+            if let Some(first) = priorities.seen(t, i) {
                 cx.error(
                     path!["telephony", "span", i, "timing"],
-                    format!("span {} already has clock priority {t}", other.span),
+                    format!(
+                        "span {} already has clock priority {t}",
+                        self.span[first].span
+                    ),
                 );
             }
         }
@@ -516,6 +538,8 @@ impl Telephony {
             )
         });
         let all: Vec<(ConfigPath, std::ops::RangeInclusive<u16>)> = spans.chain(ports).collect();
+        let ranges: Vec<_> = all.iter().map(|(_, r)| r.clone()).collect();
+        let overlapping = overlaps(&ranges);
         for (i, (p, r)) in all.iter().enumerate() {
             if *r.end() > MAX_CHANNEL || *r.start() == 0 {
                 cx.error(
@@ -527,10 +551,7 @@ impl Telephony {
                     ),
                 );
             }
-            if let Some((q, _)) = all[..i]
-                .iter()
-                .find(|(_, o)| o.start() <= r.end() && r.start() <= o.end())
-            {
+            if let Some((q, _)) = overlapping.get(&i).map(|j| &all[*j]) {
                 cx.error(
                     p.clone(),
                     format!("channels {}-{} overlap those of `{q}`", r.start(), r.end()),
@@ -541,7 +562,7 @@ impl Telephony {
 }
 
 impl Card {
-    fn validate(&self, i: usize, before: &[Card], cx: &mut Check) {
+    fn validate(&self, i: usize, cx: &mut Check) {
         let at = |k: &str| path!["telephony", "card", i, k];
         match (&self.hardware_id, &self.location) {
             (Some(_), Some(_)) | (None, None) => cx.error_help(
@@ -559,16 +580,6 @@ impl Card {
                     );
                 }
             }
-        }
-        let same = |c: &Card| {
-            (c.hardware_id.is_some() && c.hardware_id == self.hardware_id)
-                || (c.location.is_some() && c.location == self.location)
-        };
-        if before.iter().any(same) {
-            cx.error(
-                path!["telephony", "card", i],
-                "this card is configured twice",
-            );
         }
         if let Some(n) = self.first_span {
             if n == 0 || n > MAX_SPAN {

@@ -110,3 +110,74 @@ fn ntp_fallback_can_be_turned_off() {
     assert_eq!(load(&c.to_toml(), "again").unwrap(), c);
     assert_eq!(load(MINIMAL, "t.toml").unwrap().ntp.local_stratum, Some(10));
 }
+
+#[test]
+fn a_text_over_the_size_limit_is_one_problem_quoting_nothing() {
+    let text = format!("{MINIMAL}\n# {}\n", "x".repeat(limits::MAX_CONFIG_BYTES));
+    let report = load(&text, "t.toml").unwrap_err();
+    assert_eq!(report.problems.len(), 1);
+    assert!(report.too_large.is_some());
+    let p = &report.problems[0];
+    assert!(p.message.contains("the limit is 262144 bytes"), "{p:?}");
+    assert!(p.source_line.is_empty());
+}
+
+#[test]
+fn a_section_over_its_count_is_refused_before_any_rule_runs() {
+    let mut text = MINIMAL.to_owned();
+    for i in 0..1100 {
+        text.push_str(&format!(
+            "[[network.vlan]]\nname = \"v{i}\"\nparent = \"nope\"\nid = 7\n"
+        ));
+    }
+    let report = load(&text, "t.toml").unwrap_err();
+    assert_eq!(report.too_large.as_ref().unwrap().what, "network.vlan");
+    assert_eq!(report.problems.len(), 1, "no per-VLAN rule ran");
+    let p = &report.problems[0];
+    assert_eq!(p.path, "network.vlan[1024]");
+    assert_eq!(
+        p.line,
+        11 + 4 * 1024,
+        "points at the first VLAN over the limit"
+    );
+}
+
+#[test]
+fn many_problems_are_capped_and_counted() {
+    let mut text = MINIMAL.to_owned();
+    for i in 0..200 {
+        text.push_str(&format!(
+            "[[network.vlan]]\nname = \"v{i}\"\nparent = \"eth0\"\nid = 7\nmethod = \"off\"\n"
+        ));
+    }
+    let p = problems(&text);
+    assert_eq!(p.len(), report::MAX_PROBLEMS + 1);
+    assert_eq!(
+        p.last().unwrap().message,
+        format!(
+            "{} more problems are not listed",
+            199 - report::MAX_PROBLEMS
+        )
+    );
+}
+
+#[test]
+fn a_huge_key_is_quoted_in_a_short_window() {
+    let key = "\t".repeat(200_000);
+    let text = format!("{MINIMAL}\n[system.\"{key}\"]\nx = 1\n");
+    let report = load(&text, "t.toml").unwrap_err();
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(json.len() < 8 * 1024, "{} bytes", json.len());
+    let rendered = report.render();
+    assert!(rendered.len() < 8 * 1024, "{} bytes", rendered.len());
+    assert!(rendered.lines().all(|l| l.chars().count() < 1300));
+}
+
+#[test]
+fn a_key_nested_too_deep_is_reported_on_its_line() {
+    let deep = vec!["a"; 300].join(".");
+    let text = format!("{MINIMAL}\n{deep} = 1\n");
+    let p = problems(&text);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].line, 12, "{:?}", p[0]);
+}

@@ -45,7 +45,8 @@ pub fn run(args: &Args) -> ExitCode {
                     print!(
                         "{}",
                         config::Report {
-                            problems: p.clone()
+                            problems: p.clone(),
+                            too_large: None,
                         }
                         .render()
                     );
