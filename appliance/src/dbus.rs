@@ -33,6 +33,15 @@ pub struct PlanReport {
     pub warnings: Vec<String>,
 }
 
+/// Most generations one `Config.History` page holds; a larger `limit` is cut to it.
+pub const MAX_HISTORY_PAGE: u32 = 100;
+/// Page size when `Config.History` is called with `limit` 0.
+pub const DEFAULT_HISTORY_PAGE: u32 = 50;
+/// Plan lines a history entry carries; `Config.GenerationPlan` gives them all.
+pub const HISTORY_PLAN_LINES: usize = 20;
+/// Characters of a generation's reason a history entry carries.
+pub const HISTORY_REASON_CHARS: usize = 1000;
+
 /// One generation, as `Config.History` returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
@@ -44,7 +53,20 @@ pub struct HistoryEntry {
     /// `applying`, `pending`, `applied`, `rolled-back` or `failed`.
     pub outcome: String,
     pub reason: String,
+    /// The plan's first [`HISTORY_PLAN_LINES`] lines.
     pub plan: Vec<String>,
+    /// How many actions the whole plan has.
+    #[serde(default)]
+    pub plan_length: usize,
+}
+
+/// One page of `Config.History`: newest first, starting `offset` generations from the newest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// How many generations there are in all.
+    pub total: u64,
+    pub offset: u64,
+    pub entries: Vec<HistoryEntry>,
 }
 
 /// A generation waiting for `Confirm`.
@@ -111,8 +133,11 @@ pub trait Config {
     fn rollback(&self, generation: u64) -> zbus::Result<u64>;
     /// The configuration in force, secrets redacted.
     fn get(&self) -> zbus::Result<String>;
-    /// JSON array of [`HistoryEntry`], newest first.
-    fn history(&self) -> zbus::Result<String>;
+    /// JSON [`HistoryPage`]: at most `limit` generations (0: the default page),
+    /// newest first, skipping the `offset` newest.
+    fn history(&self, offset: u32, limit: u32) -> zbus::Result<String>;
+    /// Every line of generation `generation`'s plan.
+    fn generation_plan(&self, generation: u64) -> zbus::Result<Vec<String>>;
     #[zbus(property)]
     fn current_generation(&self) -> zbus::Result<u64>;
     /// The generation waiting for a confirm, 0 when none.

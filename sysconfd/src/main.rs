@@ -11,7 +11,7 @@ use sysconfd::engine::{
     desired::CONFIG_PATH, ApplyRequest, Engine, Options, ServicesMode, FAULT_ENV,
 };
 use sysconfd::root::Root;
-use tokio::sync::Mutex;
+use tokio::sync::RwLock;
 
 /// Makes this machine match /etc/telbox/appliance.toml and answers on D-Bus
 /// (org.telbox.Sysconfd1). Without a subcommand it runs as the daemon.
@@ -219,16 +219,23 @@ async fn run_daemon(opts: Options) -> anyhow::Result<()> {
         tracing::error!(error = %e, "could not bring the system to the generation in force");
     }
     let shared = Arc::new(Shared {
-        engine: Mutex::new(engine),
+        engine: RwLock::new(engine),
         state_dir,
     });
-    let _conn = bus::serve(shared)
+    let conn = bus::serve(shared)
         .await
         .context("taking org.telbox.Sysconfd1 on the system bus")?;
     tracing::info!("sysconfd ready on the system bus");
-    wait_for_stop().await;
-    tracing::info!("stopping");
-    Ok(())
+    tokio::select! {
+        _ = wait_for_stop() => {
+            tracing::info!("stopping");
+            Ok(())
+        }
+        why = bus::lost(&conn) => {
+            tracing::error!(reason = %why, "no longer reachable on the bus; exiting");
+            anyhow::bail!("{why}; exiting so the service manager starts sysconfd again")
+        }
+    }
 }
 
 /// On first boot, applies the configuration the installer left.

@@ -66,6 +66,14 @@ impl PrivateBus {
     }
 }
 
+impl PrivateBus {
+    /// Stops the bus daemon now, as a crash of dbus-daemon would.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for PrivateBus {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -145,6 +145,25 @@ impl Sysconfd {
         }
     }
 
+    /// Waits up to `limit` for the daemon to exit by itself; its exit status, if it did.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        let child = self.child.as_mut()?;
+        while start.elapsed() < limit {
+            if let Some(status) = child.try_wait().ok().flatten() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// The bus address the daemon serves on.
+    pub fn bus_address(&self) -> &str {
+        &self.bus_address
+    }
+
     /// Starts it again over the same root and state, without the extra environment.
     pub fn restart(&mut self) {
         self.kill();

@@ -10,6 +10,59 @@ use zbus::Connection;
 
 use super::error::BusError;
 
+/// Refusals logged per window; past that they are counted and the count
+/// goes with the next line logged, so a caller looping on a refused method
+/// cannot fill the journal.
+const REFUSALS_PER_WINDOW: u32 = 10;
+const REFUSAL_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+static REFUSALS: RateLimit = RateLimit::new(REFUSALS_PER_WINDOW, REFUSAL_WINDOW);
+
+/// At most `per_window` events logged per `window`.
+pub struct RateLimit {
+    per_window: u32,
+    window: std::time::Duration,
+    state: std::sync::Mutex<Option<Window>>,
+}
+
+struct Window {
+    started: std::time::Instant,
+    logged: u32,
+    suppressed: u64,
+}
+
+impl RateLimit {
+    pub const fn new(per_window: u32, window: std::time::Duration) -> Self {
+        RateLimit {
+            per_window,
+            window,
+            state: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// `Some(events suppressed since the last one logged)` when this event
+    /// may be logged, `None` when it is only counted.
+    pub fn admit(&self, now: std::time::Instant) -> Option<u64> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let w = state.get_or_insert(Window {
+            started: now,
+            logged: 0,
+            suppressed: 0,
+        });
+        if now.duration_since(w.started) >= self.window {
+            w.started = now;
+            w.logged = 0;
+        }
+        if w.logged < self.per_window {
+            w.logged += 1;
+            Some(std::mem::take(&mut w.suppressed))
+        } else {
+            w.suppressed += 1;
+            None
+        }
+    }
+}
+
 /// The caller's uid and groups, as the bus daemon vouches for them.
 pub struct Caller {
     pub uid: u32,
@@ -54,14 +107,34 @@ pub async fn require_admin(
     if caller.is_admin() {
         Ok(caller.uid)
     } else {
-        tracing::warn!(
-            uid = caller.uid,
-            method,
-            "refused: caller is not root or in {ADMIN_GROUP}"
-        );
+        if let Some(suppressed) = REFUSALS.admit(std::time::Instant::now()) {
+            tracing::warn!(
+                uid = caller.uid,
+                method,
+                suppressed,
+                "refused: caller is not root or in {ADMIN_GROUP}"
+            );
+        }
         Err(BusError::AccessDenied(format!(
             "{method} needs root or membership of the {ADMIN_GROUP} group (caller uid {})",
             caller.uid
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn refusals_past_the_window_budget_are_counted_not_logged() {
+        let limit = RateLimit::new(3, Duration::from_secs(60));
+        let t0 = Instant::now();
+        let admitted: Vec<_> = (0..10).map(|_| limit.admit(t0)).collect();
+        assert_eq!(&admitted[..3], &[Some(0), Some(0), Some(0)]);
+        assert!(admitted[3..].iter().all(Option::is_none));
+        assert_eq!(limit.admit(t0 + Duration::from_secs(61)), Some(7));
+        assert_eq!(limit.admit(t0 + Duration::from_secs(62)), Some(0));
     }
 }

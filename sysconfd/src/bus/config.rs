@@ -3,16 +3,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use appliance::config;
-use appliance::dbus::{HistoryEntry, PlanReport, OBJECT_PATH};
+use appliance::config::{self, limits};
+use appliance::dbus::{
+    HistoryEntry, HistoryPage, PlanReport, DEFAULT_HISTORY_PAGE, HISTORY_PLAN_LINES,
+    HISTORY_REASON_CHARS, MAX_HISTORY_PAGE, OBJECT_PATH,
+};
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
 use zbus::{interface, Connection};
 
 use super::access::require_admin;
-use super::error::BusError;
+use super::error::{bounded, BusError, MAX_REPLY_BYTES};
 use super::Shared;
 use crate::engine::ApplyRequest;
+use crate::store::Generation;
 
 pub struct ConfigIface {
     shared: Arc<Shared>,
@@ -22,6 +26,60 @@ impl ConfigIface {
     pub fn new(shared: Arc<Shared>) -> Self {
         ConfigIface { shared }
     }
+}
+
+/// Refuses a confirm window longer than [`limits::MAX_CONFIRM_TIMEOUT_S`].
+pub fn check_confirm_timeout(seconds: u32) -> Result<(), BusError> {
+    if seconds > limits::MAX_CONFIRM_TIMEOUT_S {
+        return Err(BusError::Invalid(format!(
+            "a confirm timeout of {seconds} s is longer than the maximum, {} s; give a shorter one (0 applies without a confirm)",
+            limits::MAX_CONFIRM_TIMEOUT_S
+        )));
+    }
+    Ok(())
+}
+
+/// A generation as a history page shows it: its plan's first lines, its reason cut short.
+fn history_entry(g: Generation) -> HistoryEntry {
+    let plan_length = g.plan.len();
+    let mut plan = g.plan;
+    plan.truncate(HISTORY_PLAN_LINES);
+    let mut reason = g.reason;
+    if let Some((cut, _)) = reason.char_indices().nth(HISTORY_REASON_CHARS) {
+        reason.truncate(cut);
+        reason.push('…');
+    }
+    HistoryEntry {
+        id: g.id,
+        created_at: g.created_at,
+        caller_uid: g.caller_uid,
+        base: g.base,
+        outcome: serde_json::to_value(g.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        reason,
+        plan,
+        plan_length,
+    }
+}
+
+/// As many of `lines` as fit in `budget` bytes; a last line counts the rest.
+fn fit_lines(mut lines: Vec<String>, budget: usize) -> Vec<String> {
+    let mut used = 0;
+    let fit = lines
+        .iter()
+        .position(|l| {
+            used += l.len() + 8;
+            used > budget
+        })
+        .unwrap_or(lines.len());
+    let left = lines.len() - fit;
+    lines.truncate(fit);
+    if left > 0 {
+        lines.push(format!("… {left} more actions are not shown"));
+    }
+    lines
 }
 
 /// Emits `GenerationRolledBack` and the property change, from outside a method call.
@@ -40,25 +98,38 @@ pub async fn announce_rollback(conn: &Connection, generation: u64, reason: &str)
 
 #[interface(name = "org.telbox.Sysconfd1.Config")]
 impl ConfigIface {
-    /// Checks a configuration. Returns (valid, JSON array of problems with file, line, column, message, help).
-    async fn validate(&self, toml: String) -> (bool, String) {
-        match config::load(&toml, "appliance.toml") {
-            Ok(_) => (true, "[]".to_owned()),
-            Err(report) => (false, serde_json::to_string(&report).unwrap_or_default()),
+    /// Checks a configuration. Returns (valid, JSON array of problems with
+    /// file, line, column, message, help). A text over the size limit, or a
+    /// section over its count, is `Error.TooLarge`.
+    async fn validate(&self, toml: String) -> Result<(bool, String), BusError> {
+        limits::check_size(&toml)?;
+        let checked = tokio::task::spawn_blocking(move || config::load(&toml, "appliance.toml"))
+            .await
+            .map_err(|e| BusError::Invalid(format!("validation stopped: {e}")))?;
+        match checked {
+            Ok(_) => Ok((true, "[]".to_owned())),
+            Err(report) => match report.too_large {
+                Some(big) => Err(big.into()),
+                None => Ok((
+                    false,
+                    bounded(serde_json::to_string(&report).unwrap_or_default())?,
+                )),
+            },
         }
     }
 
     /// Plans a configuration against the system as it is now; touches nothing.
     /// Returns (human-readable plan, JSON {"actions": [...], "warnings": [...]}).
     async fn plan(&self, toml: String) -> Result<(String, String), BusError> {
-        let plan = self.shared.engine.lock().await.plan(&toml).await?;
+        limits::check_size(&toml)?;
+        let plan = self.shared.engine.read().await.plan(&toml).await?;
         let report = PlanReport {
             actions: plan.items(),
             warnings: Vec::new(),
         };
         Ok((
-            plan.to_string(),
-            serde_json::to_string(&report).unwrap_or_default(),
+            bounded(plan.to_string())?,
+            bounded(serde_json::to_string(&report).unwrap_or_default())?,
         ))
     }
 
@@ -75,6 +146,8 @@ impl ConfigIface {
         confirm_timeout_s: u32,
     ) -> Result<u64, BusError> {
         let uid = require_admin(conn, &header, "Apply").await?;
+        limits::check_size(&toml)?;
+        check_confirm_timeout(confirm_timeout_s)?;
         let timeout =
             (confirm_timeout_s > 0).then(|| Duration::from_secs(confirm_timeout_s.into()));
         let req = ApplyRequest {
@@ -83,7 +156,7 @@ impl ConfigIface {
             confirm_timeout: timeout,
             caller_uid: uid,
         };
-        let applied = self.shared.engine.lock().await.apply(req).await?;
+        let applied = self.shared.engine.write().await.apply(req).await?;
         if applied.changed {
             Self::generation_applied(&emitter, applied.generation).await?;
             self.current_generation_changed(&emitter).await?;
@@ -103,7 +176,7 @@ impl ConfigIface {
         generation: u64,
     ) -> Result<(), BusError> {
         require_admin(conn, &header, "Confirm").await?;
-        self.shared.engine.lock().await.confirm(generation)?;
+        self.shared.engine.write().await.confirm(generation)?;
         Self::generation_confirmed(&emitter, generation).await?;
         Ok(())
     }
@@ -120,7 +193,7 @@ impl ConfigIface {
         let applied = self
             .shared
             .engine
-            .lock()
+            .write()
             .await
             .rollback_to(generation, uid)
             .await?;
@@ -132,35 +205,44 @@ impl ConfigIface {
 
     /// The configuration in force, secrets redacted.
     async fn get(&self) -> Result<String, BusError> {
-        Ok(self.shared.engine.lock().await.current_config()?)
+        bounded(self.shared.engine.read().await.current_config()?)
     }
 
-    /// Every generation, newest first, as a JSON array.
-    async fn history(&self) -> Result<String, BusError> {
-        let rows = self.shared.engine.lock().await.history()?;
-        let entries: Vec<HistoryEntry> = rows
-            .into_iter()
-            .map(|g| HistoryEntry {
-                id: g.id,
-                created_at: g.created_at,
-                caller_uid: g.caller_uid,
-                base: g.base,
-                outcome: serde_json::to_value(g.outcome)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                reason: g.reason,
-                plan: g.plan,
-            })
-            .collect();
-        Ok(serde_json::to_string(&entries).unwrap_or_default())
+    /// JSON {"total", "offset", "entries"}: at most `limit` generations (0:
+    /// the default page; at most 100), newest first, skipping the `offset`
+    /// newest. Each entry carries its plan's first lines; `GenerationPlan`
+    /// gives a whole plan.
+    async fn history(&self, offset: u32, limit: u32) -> Result<String, BusError> {
+        let limit = match limit {
+            0 => DEFAULT_HISTORY_PAGE,
+            n => n.min(MAX_HISTORY_PAGE),
+        };
+        let (total, rows) = self
+            .shared
+            .engine
+            .read()
+            .await
+            .history(offset.into(), limit.into())?;
+        let page = HistoryPage {
+            total,
+            offset: offset.into(),
+            entries: rows.into_iter().map(history_entry).collect(),
+        };
+        bounded(serde_json::to_string(&page).unwrap_or_default())
+    }
+
+    /// Every line of a generation's plan (as many as fit in one reply; a
+    /// last line then says how many were left out).
+    async fn generation_plan(&self, generation: u64) -> Result<Vec<String>, BusError> {
+        let plan = self.shared.engine.read().await.generation(generation)?.plan;
+        Ok(fit_lines(plan, MAX_REPLY_BYTES - 1024))
     }
 
     #[zbus(property)]
     async fn current_generation(&self) -> u64 {
         self.shared
             .engine
-            .lock()
+            .read()
             .await
             .current_generation()
             .unwrap_or(0)
@@ -170,7 +252,7 @@ impl ConfigIface {
     async fn pending_confirmation(&self) -> u64 {
         self.shared
             .engine
-            .lock()
+            .read()
             .await
             .pending()
             .map_or(0, |p| p.generation)

@@ -21,13 +21,39 @@ pub enum BusError {
     AlreadyCompleted(String),
     /// Applying failed; the previous generation is in force.
     ApplyFailed(String),
+    /// The input or the answer is over a documented limit; the message names it.
+    TooLarge(String),
+}
+
+/// Largest reply sysconfd sends, in bytes: far below the bus's own limit
+/// (32 MiB on the system bus), which would cost sysconfd its connection.
+pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
+
+/// `reply` if it is within [`MAX_REPLY_BYTES`], else `TooLarge`.
+pub fn bounded(reply: String) -> Result<String, BusError> {
+    if reply.len() > MAX_REPLY_BYTES {
+        return Err(BusError::TooLarge(format!(
+            "the answer would be {} bytes; the limit is {MAX_REPLY_BYTES} bytes",
+            reply.len()
+        )));
+    }
+    Ok(reply)
+}
+
+impl From<appliance::config::TooLarge> for BusError {
+    fn from(e: appliance::config::TooLarge) -> Self {
+        BusError::TooLarge(e.to_string())
+    }
 }
 
 impl From<EngineError> for BusError {
     fn from(e: EngineError) -> Self {
         let msg = e.to_string();
         match e {
-            EngineError::Invalid(_) => BusError::Invalid(msg),
+            EngineError::Invalid(report) => match report.too_large {
+                Some(big) => big.into(),
+                None => BusError::Invalid(msg),
+            },
             EngineError::StaleBase { .. } => BusError::StaleBase(msg),
             EngineError::NotPending(_) | EngineError::AwaitingConfirm(_) => {
                 BusError::NotPending(msg)

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use appliance::dbus::{BUS_NAME, OBJECT_PATH};
-use tokio::sync::Mutex;
+use tokio::sync::RwLock;
 
 use crate::engine::Engine;
 
@@ -24,7 +24,7 @@ pub use wizard::WizardIface;
 
 /// State the interfaces share.
 pub struct Shared {
-    pub engine: Mutex<Engine>,
+    pub engine: RwLock<Engine>,
     pub state_dir: PathBuf,
 }
 
@@ -42,6 +42,43 @@ pub async fn serve(shared: Arc<Shared>) -> zbus::Result<zbus::Connection> {
     Ok(conn)
 }
 
+/// Resolves, with the reason, once sysconfd cannot be reached on the bus
+/// any more: its connection closed or failed, or its well-known name was
+/// taken from it. The daemon then exits non-zero, so its service manager
+/// starts it again, rather than running on where no client can reach it.
+pub async fn lost(conn: &zbus::Connection) -> String {
+    use futures::StreamExt;
+    let name_lost = async {
+        let proxy = match zbus::fdo::DBusProxy::new(conn).await {
+            Ok(p) => p,
+            Err(e) => return format!("watching the bus name failed: {e}"),
+        };
+        match proxy.receive_name_lost_with_args(&[(0, BUS_NAME)]).await {
+            Ok(mut lost) => {
+                if lost.next().await.is_some() {
+                    format!("lost the name {BUS_NAME} on the bus")
+                } else {
+                    "the bus connection closed".to_owned()
+                }
+            }
+            Err(e) => format!("watching the bus name failed: {e}"),
+        }
+    };
+    let closed = async {
+        let mut messages = zbus::MessageStream::from(conn);
+        while let Some(message) = messages.next().await {
+            if let Err(e) = message {
+                return format!("the bus connection failed: {e}");
+            }
+        }
+        "the bus connection closed".to_owned()
+    };
+    futures::pin_mut!(name_lost, closed);
+    match futures::future::select(name_lost, closed).await {
+        futures::future::Either::Left((why, _)) | futures::future::Either::Right((why, _)) => why,
+    }
+}
+
 /// Rolls generation `generation` back when its confirm window ends without a confirm.
 pub fn arm_confirm_timer(
     conn: zbus::Connection,
@@ -52,7 +89,7 @@ pub fn arm_confirm_timer(
     tokio::spawn(async move {
         tokio::time::sleep(after).await;
         let rolled = {
-            let mut engine = shared.engine.lock().await;
+            let mut engine = shared.engine.write().await;
             match engine.pending() {
                 Some(p) if p.generation == generation => {
                     let reason = format!(

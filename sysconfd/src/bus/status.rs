@@ -6,7 +6,7 @@ use appliance::dbus::{PendingReport, StatusReport};
 use zbus::interface;
 use zbus::object_server::SignalEmitter;
 
-use super::error::BusError;
+use super::error::{bounded, BusError};
 use super::Shared;
 use crate::services::Service;
 
@@ -50,7 +50,7 @@ impl StatusIface {
     /// JSON overview: version, host name, generation in force, pending
     /// confirm, wizard state, and a failed apply not finished (`degraded`).
     async fn status(&self) -> Result<String, BusError> {
-        let engine = self.shared.engine.lock().await;
+        let engine = self.shared.engine.read().await;
         let pending = engine.pending().map(|p| PendingReport {
             generation: p.generation,
             previous: p.previous,
@@ -75,38 +75,38 @@ impl StatusIface {
         report
             .sections
             .insert("telephony".into(), telephony_section(&engine));
-        Ok(serde_json::to_string(&report).unwrap_or_default())
+        bounded(serde_json::to_string(&report).unwrap_or_default())
     }
 
     /// JSON: links, addresses, routes, roles, and what differs from the configuration.
     async fn network(&self) -> Result<String, BusError> {
-        let view = self.shared.engine.lock().await.network_view().await?;
-        Ok(view.to_string())
+        let view = self.shared.engine.read().await.network_view().await?;
+        bounded(view.to_string())
     }
 
     /// JSON array of the DHCP server's leases: ip, mac, vendor, hostname, expires.
     async fn leases(&self) -> Result<String, BusError> {
-        Ok(to_json(&self.shared.engine.lock().await.leases()?))
+        bounded(to_json(&self.shared.engine.read().await.leases()?))
     }
 
     /// JSON: chronyd's tracking and sources.
     async fn ntp(&self) -> Result<String, BusError> {
-        Ok(to_json(&self.shared.engine.lock().await.ntp_status()?))
+        bounded(to_json(&self.shared.engine.read().await.ntp_status()?))
     }
 
     /// JSON: the telephony cards found (PCI/USB, driver, spans).
     async fn hardware(&self) -> Result<String, BusError> {
-        Ok(to_json(&self.shared.engine.lock().await.hardware()?))
+        bounded(to_json(&self.shared.engine.read().await.hardware()?))
     }
 
     /// JSON: every span's alarms, counters and channels.
     async fn spans(&self) -> Result<String, BusError> {
-        Ok(to_json(&self.shared.engine.lock().await.spans()?))
+        bounded(to_json(&self.shared.engine.read().await.spans()?))
     }
 
     /// TOML: a [telephony] section for the hardware found (nothing is applied).
     async fn propose(&self) -> Result<String, BusError> {
-        Ok(self.shared.engine.lock().await.propose()?)
+        bounded(self.shared.engine.read().await.propose()?)
     }
 
     /// A span's alarms changed: its number and the new alarms (`OK`, `RED`, `RED/BLUE`…).

@@ -25,7 +25,7 @@ struct Seen {
 }
 
 async fn look(shared: &Shared) -> Seen {
-    let engine = shared.engine.lock().await;
+    let engine = shared.engine.read().await;
     let cards = engine
         .hardware()
         .map(|inv| inv.cards.iter().map(|c| c.location().to_string()).collect())

@@ -7,7 +7,7 @@ use zbus::message::Header;
 use zbus::{interface, Connection};
 
 use super::access::require_admin;
-use super::error::BusError;
+use super::error::{bounded, BusError};
 use super::Shared;
 use crate::engine::ApplyRequest;
 use crate::files::write_atomic;
@@ -50,8 +50,8 @@ fn card_summary(card: hwmgr::detect::Card) -> serde_json::Value {
 #[interface(name = "org.telbox.Sysconfd1.Wizard")]
 impl WizardIface {
     /// JSON {"interfaces": [{name, mac, operstate, mtu, addresses}], "cards": [{location, driver, description, spans}]}.
-    async fn discover(&self) -> String {
-        let engine = self.shared.engine.lock().await;
+    async fn discover(&self) -> Result<String, BusError> {
+        let engine = self.shared.engine.read().await;
         let cards = engine.hardware().ok();
         let cards: Vec<serde_json::Value> = cards
             .into_iter()
@@ -65,7 +65,7 @@ impl WizardIface {
             .map(nic_summary)
             .collect();
         let doc = serde_json::json!({ "interfaces": interfaces, "cards": cards });
-        doc.to_string()
+        bounded(doc.to_string())
     }
 
     /// Applies the first-boot configuration (host name, domain, VoIP address,
@@ -77,7 +77,8 @@ impl WizardIface {
         toml: String,
     ) -> Result<u64, BusError> {
         let uid = require_admin(conn, &header, "Complete").await?;
-        let mut engine = self.shared.engine.lock().await;
+        appliance::config::limits::check_size(&toml)?;
+        let mut engine = self.shared.engine.write().await;
         if self.marker().exists() {
             return Err(BusError::AlreadyCompleted(
                 "the first-boot wizard has already completed; use Config.Apply".into(),

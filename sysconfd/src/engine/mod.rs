@@ -292,8 +292,15 @@ impl Engine {
         Some(config.system.hostname.to_string())
     }
 
-    pub fn history(&self) -> Result<Vec<Generation>, EngineError> {
-        Ok(self.store()?.history()?)
+    /// How many generations there are, and at most `limit` of them, newest
+    /// first, skipping the `offset` newest.
+    pub fn history(&self, offset: u64, limit: u64) -> Result<(u64, Vec<Generation>), EngineError> {
+        Ok(self.store()?.history_page(offset, limit)?)
+    }
+
+    /// One generation, whole.
+    pub fn generation(&self, id: u64) -> Result<Generation, EngineError> {
+        Ok(self.store()?.get(id)?)
     }
 
     /// Validates and plans `text` against the system as it is now. Touches nothing.

@@ -110,8 +110,9 @@ fn req(text: &str) -> ApplyRequest {
 }
 
 fn outcomes(e: &Engine) -> Vec<(u64, Outcome, String)> {
-    e.history()
+    e.history(0, u64::MAX)
         .unwrap()
+        .1
         .into_iter()
         .map(|g| (g.id, g.outcome, g.reason))
         .collect()

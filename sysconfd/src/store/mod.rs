@@ -273,13 +273,25 @@ impl Store {
             .optional()?)
     }
 
-    /// Every generation, newest first.
-    pub fn history(&self) -> Result<Vec<Generation>, StoreError> {
+    /// How many generations there are, and at most `limit` of them, newest
+    /// first, skipping the `offset` newest.
+    pub fn history_page(
+        &self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<Generation>), StoreError> {
         let db = self.db();
-        let mut stmt = db.prepare(&format!("{SELECT} ORDER BY id DESC"))?;
-        let rows = stmt.query_map([], row_to_generation)?;
+        let total: i64 = db.query_row("SELECT COUNT(*) FROM generation", [], |r| r.get(0))?;
+        let mut stmt = db.prepare(&format!("{SELECT} ORDER BY id DESC LIMIT ?1 OFFSET ?2"))?;
+        let rows = stmt.query_map(
+            params![
+                limit.min(i64::MAX as u64) as i64,
+                offset.min(i64::MAX as u64) as i64
+            ],
+            row_to_generation,
+        )?;
         let out = rows.collect::<Result<_, _>>()?;
-        Ok(out)
+        Ok((total as u64, out))
     }
 }
 
@@ -444,8 +456,12 @@ mod tests {
         s.set_outcome(g2, Outcome::RolledBack, "confirm timeout")
             .unwrap();
         assert_eq!(s.current().unwrap().unwrap().id, g1);
-        let h = s.history().unwrap();
+        let (total, h) = s.history_page(0, 10).unwrap();
+        assert_eq!(total, 2);
         assert_eq!(h.iter().map(|g| g.id).collect::<Vec<_>>(), vec![g2, g1]);
+        let (_, older) = s.history_page(1, 10).unwrap();
+        assert_eq!(older.iter().map(|g| g.id).collect::<Vec<_>>(), vec![g1]);
+        assert!(s.history_page(0, 0).unwrap().1.is_empty());
         assert_eq!(h[0].reason, "confirm timeout");
         assert_eq!(h[1].plan, vec!["write /etc/hostname".to_owned()]);
     }

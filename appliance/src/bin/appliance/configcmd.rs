@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use appliance::dbus::{HistoryEntry, PlanReport};
+use appliance::dbus::{HistoryPage, PlanReport};
 
 use crate::bus::{self, pretty, CallError, CallResult};
 
@@ -125,29 +125,59 @@ pub async fn rollback(generation: u64) -> CallResult {
     Ok(())
 }
 
-pub async fn history(json: bool) -> CallResult {
+pub async fn history(offset: u32, limit: u32, json: bool) -> CallResult {
     let conn = bus::connect().await?;
-    let text = bus::config(&conn).await?.history().await?;
+    let text = bus::config(&conn).await?.history(offset, limit).await?;
+    let page: HistoryPage = serde_json::from_str(&text).map_err(|e| CallError(e.to_string()))?;
     if json {
-        println!("{}", pretty(&text));
+        let entries = serde_json::to_string_pretty(&page.entries).expect("entries serialize");
+        println!("{entries}");
         return Ok(());
     }
-    let entries: Vec<HistoryEntry> =
-        serde_json::from_str(&text).map_err(|e| CallError(e.to_string()))?;
     println!(
         "{:>4}  {:<12} {:>5}  {:>6}  {:<20} reason",
         "gen", "outcome", "uid", "steps", "when (UTC)"
     );
-    for e in entries {
+    let shown = page.entries.len() as u64;
+    for e in page.entries {
         println!(
             "{:>4}  {:<12} {:>5}  {:>6}  {:<20} {}",
             e.id,
             e.outcome,
             e.caller_uid,
-            e.plan.len(),
+            e.plan_length,
             utc(e.created_at),
             e.reason
         );
+    }
+    let end = page.offset + shown;
+    if end < page.total || page.offset > 0 {
+        println!(
+            "generations {}–{end} of {} newest first; `--offset {end}` shows older ones",
+            page.offset + 1,
+            page.total
+        );
+    }
+    Ok(())
+}
+
+pub async fn generation_plan(generation: u64, json: bool) -> CallResult {
+    let conn = bus::connect().await?;
+    let lines = bus::config(&conn)
+        .await?
+        .generation_plan(generation)
+        .await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&lines).expect("lines serialize")
+        );
+    } else if lines.is_empty() {
+        println!("generation {generation} changed nothing");
+    } else {
+        for (i, line) in lines.iter().enumerate() {
+            println!("{:>4}. {line}", i + 1);
+        }
     }
     Ok(())
 }

@@ -87,8 +87,10 @@ enum ConfigCommand {
         /// The generation this change was made from.
         #[arg(long, value_name = "N")]
         base: Option<u64>,
-        /// Roll back by itself unless `appliance config confirm` comes within S seconds.
-        #[arg(long, value_name = "S", default_value_t = 0)]
+        /// Roll back by itself unless `appliance config confirm` comes within S
+        /// seconds (at most 3600; 0: no confirm needed).
+        #[arg(long, value_name = "S", default_value_t = 0,
+              value_parser = clap::value_parser!(u32).range(0..=i64::from(appliance::config::limits::MAX_CONFIRM_TIMEOUT_S)))]
         confirm_timeout: u32,
         /// Print {"generation": N, ...}.
         #[arg(long)]
@@ -104,9 +106,21 @@ enum ConfigCommand {
         /// The generation whose configuration comes back.
         generation: u64,
     },
-    /// List every generation: who, when, outcome, why.
+    /// List generations, newest first: who, when, outcome, why.
+    ///
+    /// Shows one page (50 by default); --offset skips the newest N.
     History {
-        /// Print JSON.
+        /// Skip the N newest generations.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        offset: u32,
+        /// Show at most N generations (at most 100).
+        #[arg(long, value_name = "N", default_value_t = appliance::dbus::DEFAULT_HISTORY_PAGE,
+              value_parser = clap::value_parser!(u32).range(1..=i64::from(appliance::dbus::MAX_HISTORY_PAGE)))]
+        limit: u32,
+        /// Print every line of generation N's plan instead.
+        #[arg(long, value_name = "N")]
+        plan: Option<u64>,
+        /// Print the page's generations as a JSON array (with --plan: the plan's lines).
         #[arg(long)]
         json: bool,
     },
@@ -173,7 +187,17 @@ enum WizardCommand {
     },
 }
 
+/// Lets a closed pipe end the program quietly, as it does `cat` (`appliance … | head`).
+fn quiet_on_closed_pipe() {
+    // SAFETY: restoring the default disposition of one signal before any
+    // thread starts has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     match Cli::parse().command {
         Command::Config(ConfigCommand::Validate(args)) => validate::run(&args),
         Command::Config(ConfigCommand::Reference) => {
@@ -195,7 +219,15 @@ fn main() -> ExitCode {
         Command::Config(ConfigCommand::Rollback { generation }) => {
             bus::run(configcmd::rollback(generation))
         }
-        Command::Config(ConfigCommand::History { json }) => bus::run(configcmd::history(json)),
+        Command::Config(ConfigCommand::History {
+            offset,
+            limit,
+            plan,
+            json,
+        }) => match plan {
+            Some(generation) => bus::run(configcmd::generation_plan(generation, json)),
+            None => bus::run(configcmd::history(offset, limit, json)),
+        },
         Command::Config(ConfigCommand::Show) => bus::run(configcmd::show()),
         Command::Status { json } => bus::run(statuscmd::status(json)),
         Command::Wizard(WizardCommand::Discover) => bus::run(statuscmd::discover()),
