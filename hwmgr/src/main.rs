@@ -94,6 +94,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    appliance::quiet_on_closed_pipe();
     let cli = Cli::parse();
     let root = Root::new(&cli.root);
     match cli.command {

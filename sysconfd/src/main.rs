@@ -121,6 +121,9 @@ fn main() -> ExitCode {
                     apply_once(cli.place.options(false), config).await
                 }
                 Some(Command::Plan { config, json }) => {
+                    // Only this one prints a listing; the daemon keeps
+                    // SIGPIPE ignored, so a peer closing a socket cannot end it.
+                    appliance::quiet_on_closed_pipe();
                     plan_once(cli.place.options(false), config, json).await
                 }
                 Some(Command::Recover) => recover_once(cli.place.options(false)).await,

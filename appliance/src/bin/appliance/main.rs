@@ -187,17 +187,8 @@ enum WizardCommand {
     },
 }
 
-/// Lets a closed pipe end the program quietly, as it does `cat` (`appliance … | head`).
-fn quiet_on_closed_pipe() {
-    // SAFETY: restoring the default disposition of one signal before any
-    // thread starts has no other effect.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
 fn main() -> ExitCode {
-    quiet_on_closed_pipe();
+    appliance::quiet_on_closed_pipe();
     match Cli::parse().command {
         Command::Config(ConfigCommand::Validate(args)) => validate::run(&args),
         Command::Config(ConfigCommand::Reference) => {
