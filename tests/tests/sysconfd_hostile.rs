@@ -124,9 +124,20 @@ fn vlans(n: usize) -> String {
     t
 }
 
+/// The daemon's resident memory, in KiB.
+fn rss_kib(d: &Sysconfd) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{}/status", d.pid())).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
 #[test]
 fn oversized_and_pathological_configs_are_refused_within_limits_and_status_stays_prompt() {
     let mut b = start();
+    let rss_before = rss_kib(&b.d);
     let cases: Vec<(&str, String, &str)> = vec![
         (
             "a 10 MB config",
@@ -173,6 +184,9 @@ fn oversized_and_pathological_configs_are_refused_within_limits_and_status_stays
             assert_still_serving(&mut b, what);
         }
     }
+    std::thread::sleep(Duration::from_millis(500));
+    let rss_after = rss_kib(&b.d);
+    eprintln!("sysconfd resident memory: {rss_before} KiB before, {rss_after} KiB after");
 }
 
 #[test]

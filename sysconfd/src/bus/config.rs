@@ -102,7 +102,7 @@ impl ConfigIface {
     /// file, line, column, message, help). A text over the size limit, or a
     /// section over its count, is `Error.TooLarge`.
     async fn validate(&self, toml: String) -> Result<(bool, String), BusError> {
-        limits::check_size(&toml)?;
+        super::check_input(&toml)?;
         let checked = tokio::task::spawn_blocking(move || config::load(&toml, "appliance.toml"))
             .await
             .map_err(|e| BusError::Invalid(format!("validation stopped: {e}")))?;
@@ -121,7 +121,7 @@ impl ConfigIface {
     /// Plans a configuration against the system as it is now; touches nothing.
     /// Returns (human-readable plan, JSON {"actions": [...], "warnings": [...]}).
     async fn plan(&self, toml: String) -> Result<(String, String), BusError> {
-        limits::check_size(&toml)?;
+        super::check_input(&toml)?;
         let plan = self.shared.engine.read().await.plan(&toml).await?;
         let report = PlanReport {
             actions: plan.items(),
@@ -146,7 +146,7 @@ impl ConfigIface {
         confirm_timeout_s: u32,
     ) -> Result<u64, BusError> {
         let uid = require_admin(conn, &header, "Apply").await?;
-        limits::check_size(&toml)?;
+        super::check_input(&toml)?;
         check_confirm_timeout(confirm_timeout_s)?;
         let timeout =
             (confirm_timeout_s > 0).then(|| Duration::from_secs(confirm_timeout_s.into()));

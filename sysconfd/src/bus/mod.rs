@@ -42,6 +42,26 @@ pub async fn serve(shared: Arc<Shared>) -> zbus::Result<zbus::Connection> {
     Ok(conn)
 }
 
+/// Inputs above this size make sysconfd give memory back once answered.
+const LARGE_INPUT: usize = 1024 * 1024;
+
+/// Checks a configuration text's size before anything reads it. A text far
+/// over the limit has already cost the daemon the bus message's copies;
+/// once the call is answered, that memory goes back to the system instead
+/// of staying in the allocator's free lists.
+pub(crate) fn check_input(toml: &str) -> Result<(), error::BusError> {
+    if toml.len() > LARGE_INPUT {
+        tokio::spawn(async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            // SAFETY: malloc_trim only returns free memory to the system.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        });
+    }
+    Ok(appliance::config::limits::check_size(toml)?)
+}
+
 /// Resolves, with the reason, once sysconfd cannot be reached on the bus
 /// any more: its connection closed or failed, or its well-known name was
 /// taken from it. The daemon then exits non-zero, so its service manager

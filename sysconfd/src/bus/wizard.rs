@@ -77,7 +77,7 @@ impl WizardIface {
         toml: String,
     ) -> Result<u64, BusError> {
         let uid = require_admin(conn, &header, "Complete").await?;
-        appliance::config::limits::check_size(&toml)?;
+        super::check_input(&toml)?;
         let mut engine = self.shared.engine.write().await;
         if self.marker().exists() {
             return Err(BusError::AlreadyCompleted(
