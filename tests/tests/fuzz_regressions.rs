@@ -17,3 +17,11 @@ fn a_link_dump_done_with_the_lowest_code_is_an_error() {
     let payload = input("netlink-done-lowest-code.bin");
     assert!(sysconfd::network::link_dump::done(&payload).is_err());
 }
+
+/// `NLMSG_ERROR` carrying `i32::MIN`: netlink-packet-core's `to_io` negates it.
+#[test]
+fn a_link_dump_error_with_the_lowest_code_is_an_error() {
+    let payload = input("netlink-error-lowest-code.bin");
+    let error = sysconfd::network::link_dump::kernel_error(&payload);
+    assert_eq!(error.raw_os_error(), Some(i32::MAX));
+}

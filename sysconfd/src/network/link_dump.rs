@@ -180,7 +180,8 @@ pub fn done(payload: &[u8]) -> io::Result<()> {
 
 pub fn kernel_error(payload: &[u8]) -> io::Error {
     match ErrorBuffer::new_checked(&payload).and_then(|b| ErrorMessage::parse(&b)) {
-        Ok(e) => e.to_io(),
+        // Not `to_io`, which negates the code and overflows on the lowest one.
+        Ok(e) => io::Error::from_raw_os_error(e.raw_code().saturating_abs()),
         Err(e) => invalid(e),
     }
 }
