@@ -11,8 +11,10 @@ DEB_PACKAGES := dbus libudev-dev pkg-config kea-dhcp4-server chrony dahdi-source
 	nftables isc-dhcp-client ifupdown keepalived util-linux procps \
 	iputils-ping hyperfine
 BINARIES := appliance sysconfd hwmgr
+FUZZ_SECONDS ?= 60
 
 .PHONY: all deps build test demo bench docs fmt lint clean
+.PHONY: fuzz
 
 all: build
 	@echo "release binaries:"
@@ -44,6 +46,13 @@ demo: deps
 bench: deps
 	$(CARGO) build --release --workspace
 	./tests/bench/bench.sh
+
+# Every parser of outside bytes under cargo-fuzz (fuzz/; nightly features
+# through RUSTC_BOOTSTRAP), FUZZ_SECONDS each; fails on a crash. Not in `test`.
+fuzz:
+	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build --fuzz-dir fuzz --target-dir target/fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) CARGO=$(CARGO) ./fuzz/run.sh
 
 docs:
 	$(CARGO) run -q -p appliance -- config reference > docs/config.md
