@@ -186,7 +186,21 @@ async fn plan_once(opts: Options, config: PathBuf, json: bool) -> anyhow::Result
 }
 
 async fn recover_once(opts: Options) -> anyhow::Result<()> {
-    let (_, recovery) = Engine::open(opts).await?;
+    let (engine, recovery) = Engine::open(opts).await?;
+    if let Some(d) = engine.degraded() {
+        let mut why = format!(
+            "the interrupted apply of generation {} could not be finished: {}",
+            d.generation, d.cause
+        );
+        for extra in [&d.restore_error, &d.record_error].into_iter().flatten() {
+            why.push_str("; ");
+            why.push_str(extra);
+        }
+        if !d.differs.is_empty() {
+            why.push_str(&format!("; still differs: {}", d.differs.join(", ")));
+        }
+        anyhow::bail!("{why}");
+    }
     match (recovery.interrupted, recovery.rolled_back) {
         (None, None) => println!("nothing to recover"),
         (i, r) => {
