@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::views::{Outcome, StatusSections};
+
 pub const BUS_NAME: &str = "org.telbox.Sysconfd1";
 pub const OBJECT_PATH: &str = "/org/telbox/Sysconfd1";
 pub const CONFIG_INTERFACE: &str = "org.telbox.Sysconfd1.Config";
@@ -50,8 +52,7 @@ pub struct HistoryEntry {
     pub created_at: i64,
     pub caller_uid: u32,
     pub base: Option<u64>,
-    /// `applying`, `pending`, `applied`, `rolled-back` or `failed`.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub reason: String,
     /// The plan's first [`HISTORY_PLAN_LINES`] lines.
     pub plan: Vec<String>,
@@ -111,9 +112,9 @@ pub struct StatusReport {
     /// Set when a failed apply could not be finished (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub degraded: Option<Degraded>,
-    /// Further sections (network, dhcp, ntp, telephony, ha…) by name.
+    /// The daemons and the telephony hardware.
     #[serde(default)]
-    pub sections: serde_json::Map<String, serde_json::Value>,
+    pub sections: StatusSections,
 }
 
 /// Client side of `org.telbox.Sysconfd1.Config`.

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod dbus;
 pub mod reference;
+pub mod views;
 
 /// Lets a closed pipe end the program quietly, as it ends `cat`
 /// (`appliance … | head`): the default action of SIGPIPE, which the Rust

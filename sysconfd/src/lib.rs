@@ -12,6 +12,7 @@ pub mod host;
 pub mod logging;
 pub mod network;
 pub mod ntp;
+pub mod replies;
 pub mod root;
 pub mod services;
 pub mod store;

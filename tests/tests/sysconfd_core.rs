@@ -413,7 +413,7 @@ fn wizard_completes_once() {
     let file = shared_file(dir, "wizard.toml", BASE);
 
     // Discover lists the box's own links: the veth pair made in its namespace.
-    let out = d.appliance(&["wizard", "discover"]);
+    let out = d.appliance(&["wizard", "discover", "--json"]);
     let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let names: Vec<&str> = found["interfaces"]
         .as_array()
@@ -532,5 +532,39 @@ fn the_kernel_host_name_is_set_and_then_left_alone() {
         nix::unistd::gethostname().unwrap(),
         "named-box",
         "the test's own host name changed"
+    );
+}
+
+#[test]
+fn a_person_is_shown_words_and_tables_never_json() {
+    require_root("sysconfd integration");
+    let t = TestBox::start(PrivateBus::with_project_policy());
+    let d = &t.sysconfd;
+    let one = shared_file(t.dir.path(), "one.toml", BASE);
+    assert!(apply(d, &one, &[]).status.success());
+    for args in [
+        vec!["status"],
+        vec!["network", "show"],
+        vec!["config", "history"],
+        vec!["wizard", "discover"],
+        vec!["telephony", "hardware"],
+    ] {
+        let out = d.appliance(&args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !shown.contains('{') && !shown.contains("\":"),
+            "{args:?} printed JSON:\n{shown}"
+        );
+    }
+    let status = text(&d.appliance(&["status"]));
+    assert!(
+        status.contains("telephony    no telephony card"),
+        "{status}"
+    );
+    let network = text(&d.appliance(&["network", "show"]));
+    assert!(
+        network.contains("eth0") && network.contains("voip") && network.contains("192.0.2.10/24"),
+        "{network}"
     );
 }

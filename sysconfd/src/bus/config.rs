@@ -54,10 +54,7 @@ fn history_entry(g: Generation) -> HistoryEntry {
         created_at: g.created_at,
         caller_uid: g.caller_uid,
         base: g.base,
-        outcome: serde_json::to_value(g.outcome)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        outcome: g.outcome,
         reason,
         plan,
         plan_length,

@@ -1,13 +1,16 @@
 //! `org.telbox.Sysconfd1.Status`: the overview `appliance status` prints.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use appliance::dbus::{PendingReport, StatusReport};
+use appliance::views::{ServiceState, StatusSections, TelephonySummary};
 use zbus::interface;
 use zbus::object_server::SignalEmitter;
 
 use super::error::{bounded, BusError};
 use super::Shared;
+use crate::replies;
 use crate::services::Service;
 
 pub struct StatusIface {
@@ -20,29 +23,29 @@ impl StatusIface {
     }
 }
 
-/// `{"cards": N, "spans": {"1": "OK", "2": "RED"}}` from sysfs and /proc/dahdi.
-fn telephony_section(engine: &crate::engine::Engine) -> serde_json::Value {
+/// Cards found and each span's alarms, from sysfs and /proc/dahdi.
+fn telephony_section(engine: &crate::engine::Engine) -> TelephonySummary {
     let cards = engine.hardware().map(|inv| inv.cards.len()).unwrap_or(0);
-    let spans: serde_json::Map<String, serde_json::Value> = engine
+    let spans = engine
         .spans()
         .unwrap_or_default()
         .into_iter()
-        .map(|s| (s.number.to_string(), s.alarms.to_string().into()))
+        .map(|s| (s.number, s.alarms.to_string()))
         .collect();
-    serde_json::json!({ "cards": cards, "spans": spans })
+    TelephonySummary { cards, spans }
 }
 
-/// `{"dhcp": "active", "ntp": "inactive"}`, or `"unmanaged"` when sysconfd does not run daemons.
-async fn services_section(engine: &crate::engine::Engine) -> serde_json::Value {
-    let mut out = serde_json::Map::new();
+/// Each daemon's state, or `Unmanaged` when sysconfd does not run daemons.
+async fn services_section(engine: &crate::engine::Engine) -> BTreeMap<String, ServiceState> {
+    let mut out = BTreeMap::new();
     for service in Service::ALL {
         let state = match engine.edges().service_state(service).await {
-            Some(s) => serde_json::to_value(s).unwrap_or_default(),
-            None => "unmanaged".into(),
+            Some(s) => s.into(),
+            None => ServiceState::Unmanaged,
         };
         out.insert(service.to_string(), state);
     }
-    out.into()
+    out
 }
 
 #[interface(name = "org.telbox.Sysconfd1.Status")]
@@ -66,42 +69,44 @@ impl StatusIface {
             pending,
             wizard_completed: self.shared.state_dir.join("wizard-completed").exists(),
             degraded: engine.degraded(),
-            sections: Default::default(),
+            sections: StatusSections {
+                services: services_section(&engine).await,
+                telephony: telephony_section(&engine),
+            },
         };
-        let mut report = report;
-        report
-            .sections
-            .insert("services".into(), services_section(&engine).await);
-        report
-            .sections
-            .insert("telephony".into(), telephony_section(&engine));
         bounded(serde_json::to_string(&report).unwrap_or_default())
     }
 
     /// JSON: links, addresses, routes, roles, and what differs from the configuration.
     async fn network(&self) -> Result<String, BusError> {
         let view = self.shared.engine.read().await.network_view().await?;
-        bounded(view.to_string())
+        bounded(to_json(&view))
     }
 
     /// JSON array of the DHCP server's leases: ip, mac, vendor, hostname, expires.
     async fn leases(&self) -> Result<String, BusError> {
-        bounded(to_json(&self.shared.engine.read().await.leases()?))
+        let leases = self.shared.engine.read().await.leases()?;
+        let leases: Vec<_> = leases.into_iter().map(replies::phone_lease).collect();
+        bounded(to_json(&leases))
     }
 
     /// JSON: chronyd's tracking and sources.
     async fn ntp(&self) -> Result<String, BusError> {
-        bounded(to_json(&self.shared.engine.read().await.ntp_status()?))
+        let status = self.shared.engine.read().await.ntp_status()?;
+        bounded(to_json(&replies::ntp(status)))
     }
 
     /// JSON: the telephony cards found (PCI/USB, driver, spans).
     async fn hardware(&self) -> Result<String, BusError> {
-        bounded(to_json(&self.shared.engine.read().await.hardware()?))
+        let inventory = self.shared.engine.read().await.hardware()?;
+        bounded(to_json(&replies::hardware(inventory)))
     }
 
     /// JSON: every span's alarms, counters and channels.
     async fn spans(&self) -> Result<String, BusError> {
-        bounded(to_json(&self.shared.engine.read().await.spans()?))
+        let spans = self.shared.engine.read().await.spans()?;
+        let spans: Vec<_> = spans.into_iter().map(replies::span).collect();
+        bounded(to_json(&spans))
     }
 
     /// TOML: a [telephony] section for the hardware found (nothing is applied).

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use appliance::views::DiscoverReport;
 use zbus::message::Header;
 use zbus::{interface, Connection};
 
@@ -11,6 +12,7 @@ use super::error::{bounded, BusError};
 use super::Shared;
 use crate::engine::ApplyRequest;
 use crate::files::write_atomic;
+use crate::replies;
 
 pub struct WizardIface {
     shared: Arc<Shared>,
@@ -26,46 +28,23 @@ impl WizardIface {
     }
 }
 
-/// A network interface as the wizard shows it.
-fn nic_summary(link: crate::network::Link) -> serde_json::Value {
-    serde_json::json!({
-        "name": link.name,
-        "mac": link.mac,
-        "operstate": link.oper,
-        "mtu": link.mtu,
-        "addresses": link.ipv4,
-    })
-}
-
-/// A card as the wizard lists it: where it sits, what it is, how many spans.
-fn card_summary(card: hwmgr::detect::Card) -> serde_json::Value {
-    serde_json::json!({
-        "location": card.location().to_string(),
-        "driver": card.driver().name(),
-        "description": card.description(),
-        "spans": card.span_count(),
-    })
-}
-
 #[interface(name = "org.telbox.Sysconfd1.Wizard")]
 impl WizardIface {
     /// JSON {"interfaces": [{name, mac, operstate, mtu, addresses}], "cards": [{location, driver, description, spans}]}.
     async fn discover(&self) -> Result<String, BusError> {
         let engine = self.shared.engine.read().await;
-        let cards = engine.hardware().ok();
-        let cards: Vec<serde_json::Value> = cards
-            .into_iter()
-            .flat_map(|inv| inv.cards)
-            .map(card_summary)
-            .collect();
+        let cards = engine
+            .hardware()
+            .map(|inv| inv.cards.iter().map(replies::card_summary).collect())
+            .unwrap_or_default();
         let links = engine.links().await.unwrap_or_default();
-        let interfaces: Vec<_> = links
+        let interfaces = links
             .into_iter()
             .filter(|l| l.name != "lo")
-            .map(nic_summary)
+            .map(replies::nic)
             .collect();
-        let doc = serde_json::json!({ "interfaces": interfaces, "cards": cards });
-        bounded(doc.to_string())
+        let report = DiscoverReport { interfaces, cards };
+        bounded(serde_json::to_string(&report).unwrap_or_default())
     }
 
     /// Applies the first-boot configuration (host name, domain, VoIP address,

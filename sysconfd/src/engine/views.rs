@@ -1,10 +1,10 @@
 //! Read-only views of the system for `appliance network|dhcp|ntp|telephony`:
 //! read fresh each time, never from a cache.
 
-use serde_json::{json, Value};
+use appliance::views::NetworkView;
 
 use super::{Engine, EngineError};
-use crate::{dhcp, network, ntp};
+use crate::{dhcp, network, ntp, replies};
 
 impl Engine {
     fn hw_root(&self) -> hwmgr::Root {
@@ -17,17 +17,17 @@ impl Engine {
 
     /// Links, addresses and routes as the kernel has them, each managed link's
     /// role, and what differs from the configuration in force.
-    pub async fn network_view(&self) -> Result<Value, EngineError> {
+    pub async fn network_view(&self) -> Result<NetworkView, EngineError> {
         let Some(observed) = self.edges.observe_network().await? else {
-            return Ok(json!({ "managed": false }));
+            return Ok(NetworkView::default());
         };
         let config = self.current();
-        let roles: serde_json::Map<String, Value> = config
+        let roles = config
             .iter()
             .flat_map(|c| {
                 c.network
                     .links()
-                    .map(|l| (l.name.to_string(), json!(l.role)))
+                    .map(|l| (l.name.to_string(), l.role))
                     .collect::<Vec<_>>()
             })
             .collect();
@@ -39,21 +39,21 @@ impl Engine {
                     .collect()
             })
             .unwrap_or_default();
-        let dhcp_leases: serde_json::Map<String, Value> = self
+        let dhcp_leases = self
             .edges
             .dhcp_clients
             .iter()
             .flat_map(|c| c.leases())
-            .map(|(link, lease)| (link, json!(lease)))
+            .map(|(link, lease)| (link, lease.map(replies::client_lease).unwrap_or_default()))
             .collect();
-        Ok(json!({
-            "managed": true,
-            "links": observed.links,
-            "routes": observed.routes,
-            "roles": roles,
-            "differs": differs,
-            "dhcp_leases": dhcp_leases,
-        }))
+        Ok(NetworkView {
+            managed: true,
+            links: observed.links.into_iter().map(replies::link).collect(),
+            routes: observed.routes.into_iter().map(replies::route).collect(),
+            roles,
+            differs,
+            dhcp_leases,
+        })
     }
 
     /// The links of sysconfd's network namespace as the kernel reports them

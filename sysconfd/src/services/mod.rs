@@ -85,6 +85,21 @@ impl ServiceState {
     }
 }
 
+impl From<ServiceState> for appliance::views::ServiceState {
+    fn from(s: ServiceState) -> Self {
+        use appliance::views::ServiceState as Wire;
+        match s {
+            ServiceState::Active => Wire::Active,
+            ServiceState::Reloading => Wire::Reloading,
+            ServiceState::Activating => Wire::Activating,
+            ServiceState::Deactivating => Wire::Deactivating,
+            ServiceState::Inactive => Wire::Inactive,
+            ServiceState::Failed => Wire::Failed,
+            ServiceState::Other(o) => Wire::Other(o),
+        }
+    }
+}
+
 /// What can go wrong starting, stopping or asking about a service.
 #[derive(Debug, thiserror::Error)]
 pub enum ServicesError {

@@ -40,41 +40,26 @@ pub enum StoreError {
     Unavailable(String),
 }
 
-/// How a generation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Being applied right now.
-    Applying,
-    /// Applied, waiting for `Confirm` before its deadline.
-    Pending,
-    /// Applied and in force.
-    Applied,
-    /// Applied, then replaced by a rollback (confirm timeout, restart, or a request).
-    RolledBack,
-    /// Failed to apply; the previous generation stayed in force.
-    Failed,
+pub use appliance::views::Outcome;
+
+/// How an outcome is written in the store.
+fn outcome_text(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Applying => "applying",
+        Outcome::Pending => "pending",
+        Outcome::Applied => "applied",
+        Outcome::RolledBack => "rolled-back",
+        Outcome::Failed => "failed",
+    }
 }
 
-impl Outcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Applying => "applying",
-            Outcome::Pending => "pending",
-            Outcome::Applied => "applied",
-            Outcome::RolledBack => "rolled-back",
-            Outcome::Failed => "failed",
-        }
-    }
-
-    fn parse(s: &str) -> Outcome {
-        match s {
-            "pending" => Outcome::Pending,
-            "applied" => Outcome::Applied,
-            "rolled-back" => Outcome::RolledBack,
-            "failed" => Outcome::Failed,
-            _ => Outcome::Applying,
-        }
+fn parse_outcome(s: &str) -> Outcome {
+    match s {
+        "pending" => Outcome::Pending,
+        "applied" => Outcome::Applied,
+        "rolled-back" => Outcome::RolledBack,
+        "failed" => Outcome::Failed,
+        _ => Outcome::Applying,
     }
 }
 
@@ -234,7 +219,7 @@ impl Store {
                 attempt.base.map(|b| b as i64),
                 attempt.config,
                 plan,
-                outcome.as_str(),
+                outcome_text(outcome),
                 reason
             ],
         )?;
@@ -244,7 +229,7 @@ impl Store {
     pub fn set_outcome(&self, id: u64, outcome: Outcome, reason: &str) -> Result<(), StoreError> {
         let n = self.db().execute(
             "UPDATE generation SET outcome = ?1, reason = ?2 WHERE id = ?3",
-            params![outcome.as_str(), reason, id as i64],
+            params![outcome_text(outcome), reason, id as i64],
         )?;
         if n == 0 {
             return Err(StoreError::NoSuchGeneration(id));
@@ -308,7 +293,7 @@ fn row_to_generation(row: &rusqlite::Row<'_>) -> rusqlite::Result<Generation> {
         base: row.get::<_, Option<i64>>(3)?.map(|b| b as u64),
         config: row.get(4)?,
         plan: serde_json::from_str(&plan).unwrap_or_default(),
-        outcome: Outcome::parse(&outcome),
+        outcome: parse_outcome(&outcome),
         reason: row.get(7)?,
     })
 }

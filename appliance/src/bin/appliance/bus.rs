@@ -60,10 +60,3 @@ pub fn run(fut: impl std::future::Future<Output = CallResult>) -> ExitCode {
         }
     }
 }
-
-/// Pretty JSON from a JSON string sysconfd sent.
-pub fn pretty(json: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(json)
-        .and_then(|v| serde_json::to_string_pretty(&v))
-        .unwrap_or_else(|_| json.to_owned())
-}

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use appliance::dbus::{HistoryPage, PlanReport};
 
-use crate::bus::{self, pretty, CallError, CallResult};
+use crate::bus::{self, CallError, CallResult};
 
 fn read(file: &PathBuf) -> Result<String, CallError> {
     std::fs::read_to_string(file)
@@ -14,11 +14,11 @@ fn read(file: &PathBuf) -> Result<String, CallError> {
 pub async fn plan(file: PathBuf, json: bool) -> CallResult {
     let conn = bus::connect().await?;
     let (text, report) = bus::config(&conn).await?.plan(&read(&file)?).await?;
+    let report: PlanReport = crate::views::read(&report)?;
     if json {
-        println!("{}", pretty(&report));
+        crate::views::print_json(&report);
     } else {
         print!("{text}");
-        let report: PlanReport = serde_json::from_str(&report).unwrap_or_default();
         let session = session_warning(&report);
         for w in report.warnings.iter().chain(session.as_ref()) {
             eprintln!("WARNING: {w}");

@@ -178,8 +178,12 @@ enum TelephonyCommand {
 
 #[derive(Subcommand)]
 enum WizardCommand {
-    /// List network interfaces and telephony cards (JSON).
-    Discover,
+    /// List the network interfaces and telephony cards the first-boot wizard shows.
+    Discover {
+        /// Print JSON (`Wizard.Discover`'s reply, see docs/dbus.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Apply the first-boot configuration FILE; works once.
     Complete {
         /// The first-boot configuration (appliance.toml syntax).
@@ -221,7 +225,7 @@ fn main() -> ExitCode {
         },
         Command::Config(ConfigCommand::Show) => bus::run(configcmd::show()),
         Command::Status { json } => bus::run(statuscmd::status(json)),
-        Command::Wizard(WizardCommand::Discover) => bus::run(statuscmd::discover()),
+        Command::Wizard(WizardCommand::Discover { json }) => bus::run(statuscmd::discover(json)),
         Command::Wizard(WizardCommand::Complete { file }) => bus::run(statuscmd::complete(file)),
         Command::Berofos(command) => berofos::run(command),
         Command::Network(NetworkCommand::Show { json }) => bus::run(views::network(json)),

@@ -3,17 +3,18 @@
 use std::path::PathBuf;
 
 use appliance::dbus::{Degraded, StatusReport};
+use appliance::views::{DiscoverReport, StatusSections};
 
-use crate::bus::{self, pretty, CallError, CallResult};
+use crate::bus::{self, CallError, CallResult};
+use crate::views::{print_json, read};
 
 pub async fn status(json: bool) -> CallResult {
     let conn = bus::connect().await?;
-    let text = bus::status(&conn).await?.status().await?;
+    let s: StatusReport = read(&bus::status(&conn).await?.status().await?)?;
     if json {
-        println!("{}", pretty(&text));
+        print_json(&s);
         return Ok(());
     }
-    let s: StatusReport = serde_json::from_str(&text).map_err(|e| CallError(e.to_string()))?;
     println!("telbox {}  host {}", s.version, s.hostname);
     println!("generation   {}", s.current_generation);
     match s.pending {
@@ -34,10 +35,31 @@ pub async fn status(json: bool) -> CallResult {
             "not completed"
         }
     );
-    for (name, section) in s.sections {
-        println!("{name:<12} {}", section);
-    }
+    print_sections(&s.sections);
     Ok(())
+}
+
+/// The daemons and the telephony hardware, in words.
+fn print_sections(s: &StatusSections) {
+    for (name, state) in &s.services {
+        println!("{:<12} {state}", format!("{name} server"));
+    }
+    let t = &s.telephony;
+    let cards = match t.cards {
+        0 => "no telephony card".to_owned(),
+        1 => "1 telephony card".to_owned(),
+        n => format!("{n} telephony cards"),
+    };
+    let spans: Vec<String> = t
+        .spans
+        .iter()
+        .map(|(n, alarms)| format!("span {n} {alarms}"))
+        .collect();
+    if spans.is_empty() {
+        println!("telephony    {cards}");
+    } else {
+        println!("telephony    {cards}; {}", spans.join(", "));
+    }
 }
 
 /// A failed apply sysconfd could not finish, in words.
@@ -63,9 +85,46 @@ fn print_degraded(d: &Degraded) {
     println!("             the next apply or a restart of sysconfd finishes the undo");
 }
 
-pub async fn discover() -> CallResult {
+pub async fn discover(json: bool) -> CallResult {
     let conn = bus::connect().await?;
-    println!("{}", pretty(&bus::wizard(&conn).await?.discover().await?));
+    let d: DiscoverReport = read(&bus::wizard(&conn).await?.discover().await?)?;
+    if json {
+        print_json(&d);
+        return Ok(());
+    }
+    println!(
+        "{:<16} {:<18} {:<10} {:>6}  addresses",
+        "interface", "mac", "state", "mtu"
+    );
+    for n in &d.interfaces {
+        let addrs: Vec<String> = n.addresses.iter().map(ToString::to_string).collect();
+        println!(
+            "{:<16} {:<18} {:<10} {:>6}  {}",
+            n.name,
+            n.mac.as_deref().unwrap_or("-"),
+            n.operstate,
+            n.mtu,
+            addrs.join(" ")
+        );
+    }
+    if d.cards.is_empty() {
+        println!(
+            "
+no telephony card found"
+        );
+    } else {
+        println!(
+            "
+{:<18} {:<12} {:>5}  description",
+            "card", "driver", "spans"
+        );
+        for c in &d.cards {
+            println!(
+                "{:<18} {:<12} {:>5}  {}",
+                c.location, c.driver, c.spans, c.description
+            );
+        }
+    }
     Ok(())
 }
 

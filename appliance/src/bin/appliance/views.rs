@@ -1,32 +1,41 @@
 //! `appliance network show`, `dhcp leases`, `ntp status`, `telephony hardware|spans|propose`:
-//! what sysconfd reads fresh from the system.
+//! what sysconfd reads fresh from the system, as the contract's types.
 
-use serde_json::Value;
+use appliance::config::network::Role;
+use appliance::views::{
+    HardwareView, NetworkView, NtpView, PhoneLease, SpanInfo, LOCAL_CLOCK_REFID,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
-use crate::bus::{self, pretty, CallError, CallResult};
+use crate::bus::{self, CallError, CallResult};
 
-fn parse(text: &str) -> Result<Value, CallError> {
+/// A reply as its contract type.
+pub fn read<T: DeserializeOwned>(text: &str) -> Result<T, CallError> {
     serde_json::from_str(text)
         .map_err(|e| CallError(format!("unreadable answer from sysconfd: {e}")))
 }
 
-fn s(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".to_owned(),
-        other => other.to_string(),
-    }
+/// A reply for `--json`: the contract type, pretty.
+pub fn print_json<T: Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("replies serialize")
+    );
+}
+
+fn or_dash(v: Option<impl ToString>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
 
 pub async fn network(json: bool) -> CallResult {
     let conn = bus::connect().await?;
-    let text = bus::status(&conn).await?.network().await?;
+    let v: NetworkView = read(&bus::status(&conn).await?.network().await?)?;
     if json {
-        println!("{}", pretty(&text));
+        print_json(&v);
         return Ok(());
     }
-    let v = parse(&text)?;
-    if v["managed"] == Value::Bool(false) {
+    if !v.managed {
         println!("sysconfd does not manage the network here (--no-network)");
         return Ok(());
     }
@@ -34,56 +43,48 @@ pub async fn network(json: bool) -> CallResult {
         "{:<16} {:<6} {:<10} {:>6}  {:<18} addresses",
         "link", "role", "state", "mtu", "mac"
     );
-    for l in v["links"].as_array().into_iter().flatten() {
-        let name = s(&l["name"]);
-        let role = v["roles"].get(&name).map(s).unwrap_or_else(|| "-".into());
-        let addrs: Vec<String> = l["ipv4"].as_array().into_iter().flatten().map(s).collect();
+    for l in &v.links {
+        let role = match v.roles.get(&l.name) {
+            Some(Role::Voip) => "voip",
+            Some(Role::Data) => "data",
+            None => "-",
+        };
+        let addrs: Vec<String> = l.ipv4.iter().map(ToString::to_string).collect();
         println!(
             "{:<16} {:<6} {:<10} {:>6}  {:<18} {}",
-            name,
+            l.name,
             role,
-            s(&l["oper"]),
-            s(&l["mtu"]),
-            s(&l["mac"]),
+            l.oper,
+            l.mtu,
+            or_dash(l.mac.as_ref()),
             addrs.join(" ")
         );
     }
     println!();
-    for r in v["routes"].as_array().into_iter().flatten() {
-        let proto = if r["protocol"] == 207 {
-            "telbox".to_owned()
-        } else {
-            s(&r["protocol"])
-        };
+    for r in &v.routes {
         println!(
             "route {} via {} dev {} proto {}",
-            s(&r["destination"]),
-            s(&r["gateway"]),
-            s(&r["dev"]),
-            proto
+            r.destination,
+            or_dash(r.gateway),
+            or_dash(r.dev.as_ref()),
+            r.origin()
         );
     }
-    for (link, lease) in v["dhcp_leases"].as_object().into_iter().flatten() {
-        match lease["address"].as_str() {
+    for (link, lease) in &v.dhcp_leases {
+        match &lease.address {
             Some(addr) => println!(
                 "DHCP lease on {link}: {addr}, router {}, expires {}",
-                s(&lease["routers"][0]),
-                s(&lease["expire"])
+                or_dash(lease.routers.first()),
+                or_dash(lease.expire.as_ref())
             ),
             None => println!("DHCP client on {link}: no lease yet"),
         }
     }
-    let differs: Vec<String> = v["differs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(s)
-        .collect();
-    if differs.is_empty() {
+    if v.differs.is_empty() {
         println!("\nthe network matches the configuration");
     } else {
         println!("\ndiffers from the configuration:");
-        for d in differs {
+        for d in &v.differs {
             println!("  {d}");
         }
     }
@@ -92,23 +93,23 @@ pub async fn network(json: bool) -> CallResult {
 
 pub async fn leases(json: bool) -> CallResult {
     let conn = bus::connect().await?;
-    let text = bus::status(&conn).await?.leases().await?;
+    let leases: Vec<PhoneLease> = read(&bus::status(&conn).await?.leases().await?)?;
     if json {
-        println!("{}", pretty(&text));
+        print_json(&leases);
         return Ok(());
     }
     println!(
         "{:<16} {:<18} {:<10} {:<16} expires (UTC)",
         "address", "mac", "vendor", "hostname"
     );
-    for l in parse(&text)?.as_array().into_iter().flatten() {
-        let expires = crate::configcmd::utc(l["expires"].as_i64().unwrap_or(0));
+    for l in &leases {
+        let expires = crate::configcmd::utc(l.expires.min(i64::MAX as u64) as i64);
         println!(
             "{:<16} {:<18} {:<10} {:<16} {expires}",
-            s(&l["ip"]),
-            s(&l["mac"]),
-            s(&l["vendor"]),
-            s(&l["hostname"])
+            l.ip,
+            or_dash(l.mac.as_ref()),
+            or_dash(l.vendor.as_ref()),
+            or_dash(l.hostname.as_ref())
         );
     }
     Ok(())
@@ -116,35 +117,29 @@ pub async fn leases(json: bool) -> CallResult {
 
 pub async fn ntp(json: bool) -> CallResult {
     let conn = bus::connect().await?;
-    let text = bus::status(&conn).await?.ntp().await?;
+    let v: NtpView = read(&bus::status(&conn).await?.ntp().await?)?;
     if json {
-        println!("{}", pretty(&text));
+        print_json(&v);
         return Ok(());
     }
-    let v = parse(&text)?;
-    let t = &v["tracking"];
-    let reference = match t["reference_id"].as_str() {
-        Some("7F7F0101") => "local clock".to_owned(),
-        _ => format!("{} ({})", s(&t["reference"]), s(&t["reference_id"])),
+    let t = &v.tracking;
+    let reference = if t.reference_id == LOCAL_CLOCK_REFID {
+        "local clock".to_owned()
+    } else {
+        format!("{} ({})", t.reference, t.reference_id)
     };
     println!(
         "reference {reference}  stratum {}  leap status {}",
-        s(&t["stratum"]),
-        s(&t["leap_status"])
+        t.stratum, t.leap_status
     );
     println!(
         "{:<4} {:<10} {:<24} {:>7} {:>5} {:>5}",
         "mode", "state", "source", "stratum", "poll", "reach"
     );
-    for src in v["sources"].as_array().into_iter().flatten() {
+    for src in &v.sources {
         println!(
             "{:<4} {:<10} {:<24} {:>7} {:>5} {:>5o}",
-            s(&src["mode"]),
-            s(&src["state"]),
-            s(&src["address"]),
-            s(&src["stratum"]),
-            s(&src["poll"]),
-            src["reach"].as_u64().unwrap_or(0)
+            src.mode, src.state, src.address, src.stratum, src.poll, src.reach
         );
     }
     Ok(())
@@ -152,35 +147,27 @@ pub async fn ntp(json: bool) -> CallResult {
 
 pub async fn hardware(json: bool) -> CallResult {
     let conn = bus::connect().await?;
-    let text = bus::status(&conn).await?.hardware().await?;
+    let v: HardwareView = read(&bus::status(&conn).await?.hardware().await?)?;
     if json {
-        println!("{}", pretty(&text));
+        print_json(&v);
         return Ok(());
     }
-    let v = parse(&text)?;
-    let cards = v["cards"].as_array().cloned().unwrap_or_default();
-    if cards.is_empty() {
+    if v.cards.is_empty() {
         println!("no telephony card found");
+        return Ok(());
     }
     println!(
-        "{:<18} {:<12} {:<22} {:>5}  description",
+        "{:<18} {:<20} {:<12} {:>5}  description",
         "location", "driver", "id", "spans"
     );
-    for c in cards {
-        let location = format!("{}:{}", s(&c["bus"]), s(&c["address"]));
-        let spans = c["dahdi"]["span_count"].as_u64().unwrap_or(0);
-        let driver = if c["bound_driver"].is_null() {
-            format!("{} (not loaded)", s(&c["entry"]["driver"]))
-        } else {
-            s(&c["bound_driver"])
+    for c in &v.cards {
+        let driver = match &c.bound_driver {
+            Some(d) => d.clone(),
+            None => format!("{} (not loaded)", c.driver),
         };
         println!(
-            "{:<18} {:<12} {:<22} {:>5}  {}",
-            location,
-            driver,
-            s(&c["id"]),
-            spans,
-            s(&c["entry"]["description"])
+            "{:<18} {:<20} {:<12} {:>5}  {}",
+            c.location, driver, c.id, c.spans, c.description
         );
     }
     Ok(())
@@ -188,34 +175,23 @@ pub async fn hardware(json: bool) -> CallResult {
 
 pub async fn spans(json: bool) -> CallResult {
     let conn = bus::connect().await?;
-    let text = bus::status(&conn).await?.spans().await?;
+    let spans: Vec<SpanInfo> = read(&bus::status(&conn).await?.spans().await?)?;
     if json {
-        println!("{}", pretty(&text));
+        print_json(&spans);
         return Ok(());
     }
     println!(
         "{:>4}  {:<36} {:<12} {:<14} channels",
         "span", "description", "type", "alarms"
     );
-    for sp in parse(&text)?.as_array().into_iter().flatten() {
-        let channels = sp["channels"].as_array().map_or(0, Vec::len);
-        let alarms: Vec<String> = sp["alarms"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(s)
-            .collect();
-        let alarms = if alarms.is_empty() {
-            "OK".to_owned()
-        } else {
-            alarms.join("/")
-        };
+    for sp in &spans {
         println!(
-            "{:>4}  {:<36} {:<12} {:<14} {channels}",
-            s(&sp["number"]),
-            s(&sp["description"]),
-            s(&sp["span_type"]),
-            alarms
+            "{:>4}  {:<36} {:<12} {:<14} {}",
+            sp.number,
+            sp.description,
+            or_dash(sp.span_type.as_ref()),
+            sp.alarms,
+            sp.channels
         );
     }
     Ok(())
