@@ -66,10 +66,12 @@ pub struct DetectedSpan {
 }
 
 impl DetectedSpan {
-    /// The global channel numbers `basechan..basechan+channels`.
+    /// The global channel numbers `basechan..basechan+channels`; `None`
+    /// without channels or when they would run past the last number.
     pub fn channel_range(&self) -> Option<std::ops::RangeInclusive<u32>> {
         let base = self.basechan?;
-        (self.channels > 0).then(|| base..=base + self.channels - 1)
+        let last = base.checked_add(self.channels.checked_sub(1)?)?;
+        Some(base..=last)
     }
 }
 

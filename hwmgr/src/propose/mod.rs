@@ -30,6 +30,12 @@ pub struct DetectedPort {
 /// `dahdi_genconf`'s `base_exten`).
 const BASE_EXTEN: u32 = 4000;
 
+/// Spans DAHDI numbers at most (`DAHDI_MAX_SPANS`), and channels a
+/// `[telephony]` section may use: no card is proposed with more, whatever
+/// sysfs claims. Past them, numbers stop growing and validation says so.
+const MAX_SPANS: u32 = 128;
+const MAX_CHANNELS: u32 = 1023;
+
 /// A config for the detected hardware, without analog ports.
 pub fn propose(inventory: &Inventory) -> Telephony {
     propose_with_ports(inventory, &[])
@@ -47,7 +53,7 @@ pub fn propose_with_ports(inventory: &Inventory, ports: &[DetectedPort]) -> Tele
     };
     for card in &inventory.cards {
         let Some(kind) = card.kind() else { continue };
-        let spans = card.span_count().unwrap_or(0);
+        let spans = card.span_count().unwrap_or(0).min(MAX_SPANS);
         let mut entry = card_entry(card);
         if spans > 0 {
             entry.first_span = Some(next.span);
@@ -64,9 +70,10 @@ pub fn propose_with_ports(inventory: &Inventory, ports: &[DetectedPort]) -> Tele
             }
             CardKind::Analog { ports: count } => {
                 let n = analog_count(card).or(count.map(u32::from)).unwrap_or(0);
+                let n = n.min(MAX_CHANNELS);
                 tel.port.extend(analog_ports(card, n, ports, next.channel));
-                next.span += 1;
-                next.channel += n as u16;
+                next.span = next.span.saturating_add(1);
+                next.channel = next.channel.saturating_add(n as u16);
             }
             _ => {}
         }
@@ -95,7 +102,12 @@ pub fn ports_from_status(inventory: &Inventory, spans: &[SpanStatus]) -> Vec<Det
                     Some(s) if s.starts_with("FXS") => PortKind::Fxo,
                     _ => continue,
                 };
-                let position = ch.number + 1 - status.basechan.unwrap_or(ch.number);
+                // A channel below its span's first one is no position.
+                let base = status.basechan.unwrap_or(ch.number);
+                let Some(position) = ch.number.checked_sub(base).and_then(|p| p.checked_add(1))
+                else {
+                    continue;
+                };
                 found.push(DetectedPort {
                     location: card.location(),
                     position,
@@ -192,7 +204,7 @@ fn default_line(mode: crate::catalog::LineMode) -> Line {
 fn digital_span(card: &Card, local: u32, next: &mut Numbers) -> tel::Span {
     let (line, role) = line_and_role(card, local);
     let number = next.span;
-    let own_group = u8::try_from(10 + number).ok().filter(|g| *g <= 63);
+    let own_group = u8::try_from(10 + u32::from(number)).ok().filter(|g| *g <= 63);
     // BRI ports need a group each; PRI spans also join the trunk group 0.
     let groups = match (line, own_group) {
         (Line::Bri, g) => g.into_iter().collect(),
@@ -218,8 +230,8 @@ fn digital_span(card: &Card, local: u32, next: &mut Numbers) -> tel::Span {
         overlap_dial: Default::default(),
         bri_persistence: None,
     };
-    next.span += 1;
-    next.channel += line.channels();
+    next.span = next.span.saturating_add(1);
+    next.channel = next.channel.saturating_add(line.channels());
     span
 }
 
@@ -235,7 +247,7 @@ fn analog_ports(card: &Card, count: u32, known: &[DetectedPort], base: u16) -> V
             let port = known
                 .iter()
                 .find(|p| p.location == location && p.position == position)?;
-            let channel = base + position as u16 - 1;
+            let channel = base.saturating_add(position as u16 - 1);
             Some(port_entry(channel, port.kind))
         })
         .collect()
