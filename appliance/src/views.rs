@@ -60,6 +60,12 @@ pub enum ServiceState {
     Other(String),
 }
 
+impl ServiceState {
+    pub fn is_running(&self) -> bool {
+        matches!(self, ServiceState::Active | ServiceState::Reloading)
+    }
+}
+
 impl fmt::Display for ServiceState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let word = match self {

@@ -40,7 +40,7 @@ async fn services_section(engine: &crate::engine::Engine) -> BTreeMap<String, Se
     let mut out = BTreeMap::new();
     for service in Service::ALL {
         let state = match engine.edges().service_state(service).await {
-            Some(s) => s.into(),
+            Some(s) => s,
             None => ServiceState::Unmanaged,
         };
         out.insert(service.to_string(), state);

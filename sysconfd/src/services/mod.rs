@@ -51,52 +51,19 @@ impl fmt::Display for Service {
     }
 }
 
-/// Whether a service runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ServiceState {
-    Active,
-    Reloading,
-    /// Starting, or waiting to be started again after a crash.
-    Activating,
-    Deactivating,
-    Inactive,
-    Failed,
-    /// A state systemd reports that telbox does not know.
-    Other(String),
-}
+/// Whether a service runs: the contract's type, so status replies carry it as it is.
+pub use appliance::views::ServiceState;
 
-impl ServiceState {
-    /// systemd's `ActiveState` property.
-    pub fn from_systemd(s: &str) -> Self {
-        match s {
-            "active" => ServiceState::Active,
-            "reloading" => ServiceState::Reloading,
-            "activating" => ServiceState::Activating,
-            "deactivating" => ServiceState::Deactivating,
-            "inactive" => ServiceState::Inactive,
-            "failed" => ServiceState::Failed,
-            other => ServiceState::Other(other.to_owned()),
-        }
-    }
-
-    pub fn is_running(&self) -> bool {
-        matches!(self, ServiceState::Active | ServiceState::Reloading)
-    }
-}
-
-impl From<ServiceState> for appliance::views::ServiceState {
-    fn from(s: ServiceState) -> Self {
-        use appliance::views::ServiceState as Wire;
-        match s {
-            ServiceState::Active => Wire::Active,
-            ServiceState::Reloading => Wire::Reloading,
-            ServiceState::Activating => Wire::Activating,
-            ServiceState::Deactivating => Wire::Deactivating,
-            ServiceState::Inactive => Wire::Inactive,
-            ServiceState::Failed => Wire::Failed,
-            ServiceState::Other(o) => Wire::Other(o),
-        }
+/// The state systemd's `ActiveState` property names.
+pub fn state_from_systemd(s: &str) -> ServiceState {
+    match s {
+        "active" => ServiceState::Active,
+        "reloading" => ServiceState::Reloading,
+        "activating" => ServiceState::Activating,
+        "deactivating" => ServiceState::Deactivating,
+        "inactive" => ServiceState::Inactive,
+        "failed" => ServiceState::Failed,
+        other => ServiceState::Other(other.to_owned()),
     }
 }
 

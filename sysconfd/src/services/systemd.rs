@@ -112,7 +112,7 @@ impl Systemd {
             Err(e) => return Err(e.into()),
         };
         let unit = UnitProxy::builder(&self.conn).path(path)?.build().await?;
-        Ok(ServiceState::from_systemd(&unit.active_state().await?))
+        Ok(super::state_from_systemd(&unit.active_state().await?))
     }
 }
 
