@@ -2,6 +2,7 @@
 //! D-Bus names sysconfd answers on, and the types both sides exchange.
 pub mod config;
 pub mod dbus;
+pub mod docs;
 pub mod reference;
 pub mod views;
 

@@ -102,6 +102,7 @@ fn default_services(daemon: bool) -> ServicesMode {
 }
 
 fn main() -> ExitCode {
+    appliance::docs::write_if_asked::<Cli>("8");
     sysconfd::logging::init();
     let cli = Cli::parse();
     let runtime = match cli.command {

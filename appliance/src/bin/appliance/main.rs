@@ -192,6 +192,7 @@ enum WizardCommand {
 }
 
 fn main() -> ExitCode {
+    appliance::docs::write_if_asked::<Cli>("1");
     appliance::quiet_on_closed_pipe();
     match Cli::parse().command {
         Command::Config(ConfigCommand::Validate(args)) => validate::run(&args),
