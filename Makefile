@@ -9,14 +9,19 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DEB_PACKAGES := dbus libudev-dev pkg-config kea-dhcp4-server chrony dahdi-source dahdi iproute2 \
 	nftables isc-dhcp-client ifupdown keepalived util-linux procps \
-	iputils-ping hyperfine
+	iputils-ping hyperfine shellcheck genimage dosfstools mtools fdisk e2fsprogs man-db \
+	python3-magic python3-flake8
 BINARIES := appliance sysconfd hwmgr
+CARGO_TARGET := $(or $(CARGO_TARGET_DIR),target)
+DOCS_DIR := $(CARGO_TARGET)/telbox-docs
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps build test demo bench docs fmt lint clean
-.PHONY: fuzz
+.PHONY: fuzz docs-gen buildroot-check
 
 all: build
+	@./buildroot-overlay/gen-docs.sh $(CARGO_TARGET)/release $(DOCS_DIR)
+	@echo "man pages and completions in $(DOCS_DIR)"
 	@echo "release binaries:"
 	@for b in $(BINARIES); do f=target/release/$$b; [ -f $$f ] && printf '  %-10s %8d bytes\n' $$b $$(stat -c %s $$f); done; true
 
@@ -37,7 +42,20 @@ build: deps
 # Binaries first: integration tests run them as a user would.
 test: deps
 	$(CARGO) build --workspace --bins
+	BIN_DIR=$(CARGO_TARGET)/debug DOCS_DIR=$(DOCS_DIR) ./buildroot-overlay/check.sh
 	$(CARGO) test --workspace --no-fail-fast
+
+# Man pages and bash/zsh completions from the binaries' clap definitions.
+docs-gen:
+	$(CARGO) build --workspace --bins
+	./buildroot-overlay/gen-docs.sh $(CARGO_TARGET)/debug $(DOCS_DIR)
+	@echo "man pages and completions in $(DOCS_DIR)"
+
+# The overlay and the Buildroot external tree, checked without Buildroot
+# (BUILDROOT=DIR adds the checks a Buildroot checkout can make).
+buildroot-check: deps
+	$(CARGO) build --workspace --bins
+	BIN_DIR=$(CARGO_TARGET)/debug DOCS_DIR=$(DOCS_DIR) BUILDROOT=$(BUILDROOT) ./buildroot-overlay/check.sh
 
 demo: deps
 	$(CARGO) build --release --workspace
