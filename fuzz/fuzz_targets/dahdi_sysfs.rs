@@ -1,10 +1,13 @@
 //! DAHDI hardware detection and span status from a sysfs and `/proc/dahdi`
 //! tree (see `telbox_fuzz::tree` for the input format), then what the
 //! daemon does with the result: the span list, drivers, assignment keys,
-//! channel ranges and the proposed `[telephony]` section.
+//! channel ranges, the proposed `[telephony]` section and, when it
+//! validates, its files rendered for that hardware (which may refuse it:
+//! sysfs can contradict the catalog).
 #![no_main]
 
-use hwmgr::{detect, propose, status, Root};
+use appliance::config::Check;
+use hwmgr::{detect, propose, render, status, Root};
 use libfuzzer_sys::fuzz_target;
 use telbox_fuzz::tree;
 
@@ -32,7 +35,12 @@ fuzz_target!(|data: &[u8]| {
         serde_json::to_string(inventory).expect("an inventory serializes");
         let spans = spans.as_deref().unwrap_or_default();
         let ports = propose::ports_from_status(inventory, spans);
-        let _ = propose::propose_with_ports(inventory, &ports);
+        let proposed = propose::propose_with_ports(inventory, &ports);
+        let mut check = Check::new();
+        proposed.validate(&mut check);
+        if check.is_empty() {
+            let _ = render::render(&proposed, inventory);
+        }
     }
     if let Ok(spans) = &spans {
         serde_json::to_string(spans).expect("span status serializes");
