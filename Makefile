@@ -3,11 +3,12 @@
 #   make demo    run a simulated telbox and show it
 #   make test    run every test (unit, integration against real daemons)
 #   make bench   benchmarks side by side with the tools a user would pick instead
-#   make         release binaries (sizes printed)
+#   make         release binaries (sizes printed), man pages and completions
+#   make buildroot-check   the rootfs overlay and the Buildroot external tree (in `test`)
 
 SHELL := /bin/bash
 CARGO ?= cargo
-DEB_PACKAGES := dbus libudev-dev pkg-config kea-dhcp4-server chrony dahdi-source dahdi iproute2 \
+DEB_PACKAGES := dbus systemd libudev-dev pkg-config kea-dhcp4-server chrony dahdi-source dahdi iproute2 \
 	nftables isc-dhcp-client ifupdown keepalived util-linux procps \
 	iputils-ping hyperfine shellcheck genimage dosfstools mtools fdisk e2fsprogs man-db \
 	python3-magic python3-flake8

@@ -73,12 +73,14 @@ stage_root() {
 		install -m 0755 "$bin_dir/$b" "$stage/usr/sbin/$b"
 	done
 	cp -a "$docs_dir/." "$stage/usr/share/"
+	mkdir -p "$stage/usr/share/doc/telbox"
+	for b in $(mk_var TELBOX_DOCS); do
+		install -m 0644 "$repo/$b" "$stage/usr/share/doc/telbox/"
+	done
 	# Programs the units run that other Buildroot packages install.
 	install -m 0755 "$(command -v systemd-tmpfiles)" "$stage/usr/bin/systemd-tmpfiles"
 	install -m 0755 /usr/bin/kill "$stage/usr/bin/kill"
 	install -m 0755 "$(command -v kea-dhcp4)" "$stage/usr/sbin/kea-dhcp4"
-	# Units the tree's packages install (kea-dhcp4.service).
-	cp "$here"/package/*/*.service "$stage/usr/lib/systemd/system/"
 }
 
 # The value of a variable in package/telbox/telbox.mk (a plain `NAME = words`).
@@ -128,17 +130,31 @@ check_units() {
 	section "systemd units (systemd-analyze $(systemd-analyze --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p'), --root of a staged tree)"
 	stage_root
 	local u out
-	for u in $(overlay_units) $(cd "$here" && ls package/*/*.service); do
+	for u in $(overlay_units); do
 		# Any output at all (unknown keys, missing programs or man pages,
 		# dependencies not found) counts as a failure.
 		if out=$(cd "$stage" && MANPATH=$stage/usr/share/man:/usr/share/man systemd-analyze verify \
-			--root="$stage" "usr/lib/systemd/system/${u##*/}" 2>&1) && [ -z "$out" ]; then
+			--root="$stage" "usr/lib/systemd/system/$u" 2>&1) && [ -z "$out" ]; then
 			pass "systemd-analyze verify $u"
 		else
 			fail "systemd-analyze verify $u"
 			indent <<<"$out"
 		fi
 	done
+
+	# Files the units and the bus activation file name.
+	local ref refs=() absent=()
+	mapfile -t refs < <(cat "$units"/*.service "$units"/*.mount |
+		sed -n 's/^Documentation=.*file:\([^ ]*\).*/\1/p' | sort -u)
+	refs+=("$(sed -n 's/^Exec=\([^ ]*\).*/\1/p' "$overlay"/usr/share/dbus-1/system-services/*.service)")
+	for ref in "${refs[@]}"; do
+		[ -e "$stage$ref" ] || absent+=("$ref")
+	done
+	if [ ${#absent[@]} -eq 0 ]; then
+		pass "the files the units' Documentation= and the bus activation's Exec= name are installed: ${refs[*]}"
+	else
+		fail "named but not installed: ${absent[*]}"
+	fi
 
 	local link dangling=()
 	while IFS= read -r link; do

@@ -30,9 +30,7 @@ define KEA_REMOVE_UNUSED
 endef
 KEA_POST_INSTALL_TARGET_HOOKS += KEA_REMOVE_UNUSED
 
-define KEA_INSTALL_INIT_SYSTEMD
-	$(INSTALL) -D -m 0644 $(KEA_PKGDIR)/kea-dhcp4.service \
-		$(TARGET_DIR)/usr/lib/systemd/system/kea-dhcp4.service
-endef
+# Its systemd unit, kea-dhcp4.service, is in the overlay: the Debian-based
+# image runs the same one.
 
 $(eval $(autotools-package))
