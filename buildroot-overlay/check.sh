@@ -288,6 +288,56 @@ check_config() {
 	fi
 }
 
+# sysconfd under the unit's capability bounding set, in a network and UTS
+# namespace of its own: a network apply with the host name set must work,
+# and the same without CAP_NET_ADMIN must not (so the set is what matters).
+check_caps() {
+	section "sysconfd within the unit's CapabilityBoundingSet"
+	local caps keep
+	caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$units/sysconfd.service")
+	keep=$(tr '[:upper:]' '[:lower:]' <<<"$caps" | sed 's/cap_/+/g; s/ /,/g')
+	local seed=$work/caps.toml
+	cat >"$seed" <<-'EOF'
+		[system]
+		hostname = "capsbox"
+		domain = "example.com"
+
+		[[network.interface]]
+		name = "eth0"
+		role = "voip"
+		address = "10.250.0.2/24"
+		gateway = "10.250.0.1"
+	EOF
+	local out
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	local inner='ip link add eth0 type veth peer name eth1 && ip link set eth1 up &&
+		setpriv --inh-caps=-all --bounding-set="-all,$1" -- \
+			"$2" --root "$3" --set-hostname true apply --once --config "$4" &&
+		ip -4 -o addr show dev eth0 && ip -4 route show default && hostname'
+	if out=$(unshare --net --uts -- bash -c "$inner" caps "$keep" "$bin_dir/sysconfd" "$work/caps-a" "$seed" 2>&1) &&
+		grep -q 'inet 10.250.0.2/24' <<<"$out" && grep -q 'default via 10.250.0.1' <<<"$out" &&
+		[ "$(tail -n1 <<<"$out")" = capsbox ]; then
+		pass "with ${caps// /, } only: address, default route and host name applied"
+	else
+		fail "sysconfd could not apply within $caps"
+		indent <<<"$out"
+	fi
+	local fewer=${keep/+net_admin,/}
+	if out=$(unshare --net --uts -- bash -c "$inner" caps "$fewer" "$bin_dir/sysconfd" "$work/caps-b" "$seed" 2>&1); then
+		fail "sysconfd applied the network without CAP_NET_ADMIN: the bounding set is not what limits it"
+		indent <<<"$out"
+	else
+		pass "without CAP_NET_ADMIN the same apply fails: $(grep -m1 -o 'sysconfd: .*' <<<"$out" | cut -c1-90)"
+	fi
+	fewer=${keep/+sys_admin,/}
+	if out=$(unshare --net --uts -- bash -c "$inner" caps "$fewer" "$bin_dir/sysconfd" "$work/caps-c" "$seed" 2>&1); then
+		fail "sysconfd set the host name without CAP_SYS_ADMIN"
+		indent <<<"$out"
+	else
+		pass "without CAP_SYS_ADMIN it fails at the host name: $(grep -m1 -o 'sysconfd: .*' <<<"$out" | cut -c1-90)"
+	fi
+}
+
 # --- the D-Bus policy ------------------------------------------------------
 
 # Debian's own system.conf, listening in a scratch directory, with no
@@ -681,6 +731,7 @@ check_docs
 check_units
 check_files
 check_config
+check_caps
 check_bus
 check_tree
 check_defconfig
