@@ -640,8 +640,12 @@ check_image() {
 	label_b=$(dumpe2fs -h "$binaries/rootfs-b.ext4" 2>/dev/null | sed -n 's/^Filesystem volume name: *//p')
 	uuid_a=$(dumpe2fs -h "$binaries/rootfs.ext4" 2>/dev/null | sed -n 's/^Filesystem UUID: *//p')
 	uuid_b=$(dumpe2fs -h "$binaries/rootfs-b.ext4" 2>/dev/null | sed -n 's/^Filesystem UUID: *//p')
-	if [ "$label_a" = root-a ] && [ "$label_b" = root-b ] && [ -n "$uuid_a" ] && [ "$uuid_a" != "$uuid_b" ]; then
-		pass "slot file systems: labels root-a and root-b, distinct UUIDs"
+	local features_a features_b
+	features_a=$(dumpe2fs -h "$binaries/rootfs.ext4" 2>/dev/null | grep '^Filesystem features:')
+	features_b=$(dumpe2fs -h "$binaries/rootfs-b.ext4" 2>/dev/null | grep '^Filesystem features:')
+	if [ "$label_a" = root-a ] && [ "$label_b" = root-b ] && [ -n "$uuid_a" ] && [ "$uuid_a" != "$uuid_b" ] &&
+		[ "$features_a" = "$features_b" ]; then
+		pass "slot file systems: labels root-a and root-b, distinct UUIDs, the same features (nothing new for GRUB to read)"
 	else
 		fail "slot file systems: labels '$label_a' '$label_b', UUIDs '$uuid_a' '$uuid_b'"
 	fi
