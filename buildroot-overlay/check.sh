@@ -313,7 +313,7 @@ check_caps() {
 	local inner='ip link add eth0 type veth peer name eth1 && ip link set eth1 up &&
 		setpriv --inh-caps=-all --bounding-set="-all,$1" -- \
 			"$2" --root "$3" --set-hostname true apply --once --config "$4" &&
-		ip -4 -o addr show dev eth0 && ip -4 route show default && hostname'
+		ip -4 -o addr show dev eth0 && ip -4 route show default && cat /proc/sys/kernel/hostname'
 	if out=$(unshare --net --uts -- bash -c "$inner" caps "$keep" "$bin_dir/sysconfd" "$work/caps-a" "$seed" 2>&1) &&
 		grep -q 'inet 10.250.0.2/24' <<<"$out" && grep -q 'default via 10.250.0.1' <<<"$out" &&
 		[ "$(tail -n1 <<<"$out")" = capsbox ]; then

@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 /// Changing commands need root or membership of the telbox-admin group.
 /// Exit status: 0 success, 1 failure or invalid configuration, 2 usage error.
 #[derive(Parser)]
-#[command(name = "appliance", version, about)]
+#[command(name = "appliance", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
