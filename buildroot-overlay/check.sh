@@ -144,7 +144,7 @@ check_units() {
 
 	# Files the units and the bus activation file name.
 	local ref refs=() absent=()
-	mapfile -t refs < <(cat "$units"/*.service "$units"/*.mount |
+	mapfile -t refs < <(find "$units" -maxdepth 1 -type f \( -name '*.service' -o -name '*.mount' \) -exec cat {} + |
 		sed -n 's/^Documentation=.*file:\([^ ]*\).*/\1/p' | sort -u)
 	refs+=("$(sed -n 's/^Exec=\([^ ]*\).*/\1/p' "$overlay"/usr/share/dbus-1/system-services/*.service)")
 	for ref in "${refs[@]}"; do
@@ -259,7 +259,7 @@ check_config() {
 	section "the default configuration and the first-boot seed"
 	local out
 	if out=$("$bin_dir/appliance" config validate "$overlay/etc/telbox/appliance.toml" 2>&1); then
-		pass "appliance config validate rootfs/etc/telbox/appliance.toml: $out"
+		pass "appliance config validate rootfs/etc/telbox/appliance.toml: ${out##* }"
 	else
 		fail "appliance config validate rootfs/etc/telbox/appliance.toml"
 		indent <<<"$out"
@@ -281,7 +281,7 @@ check_config() {
 	fi
 	out=$(PATH=$bin_dir:$PATH "$script" "$seed" "$result" --root "$box" --no-network 2>&1)
 	if grep -q 'handled on an earlier boot' <<<"$out"; then
-		pass "firstboot-seed a second time: $(head -n1 <<<"$out")"
+		pass "firstboot-seed a second time leaves the seed alone ($(head -n1 <<<"$out" | sed 's/:$//'))"
 	else
 		fail "firstboot-seed ran the seed a second time"
 		indent <<<"$out"
