@@ -126,8 +126,9 @@ pub struct StatusReport {
 pub trait Config {
     /// Returns (valid, JSON array of problems).
     fn validate(&self, toml: &str) -> zbus::Result<(bool, String)>;
-    /// Returns (human-readable plan, JSON [`PlanReport`]).
-    fn plan(&self, toml: &str) -> zbus::Result<(String, String)>;
+    /// Returns (human-readable plan, JSON [`PlanReport`]). `session_address`
+    /// is the box's address a remote session arrives on, "" for none.
+    fn plan(&self, toml: &str, session_address: &str) -> zbus::Result<(String, String)>;
     /// Returns the generation now in force. `base_generation` 0 means "the first apply".
     fn apply(&self, toml: &str, base_generation: u64, confirm_timeout_s: u32) -> zbus::Result<u64>;
     fn confirm(&self, generation: u64) -> zbus::Result<()>;

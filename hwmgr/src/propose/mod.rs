@@ -204,7 +204,9 @@ fn default_line(mode: crate::catalog::LineMode) -> Line {
 fn digital_span(card: &Card, local: u32, next: &mut Numbers) -> tel::Span {
     let (line, role) = line_and_role(card, local);
     let number = next.span;
-    let own_group = u8::try_from(10 + u32::from(number)).ok().filter(|g| *g <= 63);
+    let own_group = u8::try_from(10 + u32::from(number))
+        .ok()
+        .filter(|g| *g <= 63);
     // BRI ports need a group each; PRI spans also join the trunk group 0.
     let groups = match (line, own_group) {
         (Line::Bri, g) => g.into_iter().collect(),

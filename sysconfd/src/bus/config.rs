@@ -39,6 +39,19 @@ pub fn check_confirm_timeout(seconds: u32) -> Result<(), BusError> {
     Ok(())
 }
 
+/// The session address a client passed, if any.
+fn parse_session_address(text: &str) -> Result<Option<std::net::IpAddr>, BusError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        BusError::Invalid(format!(
+            "session address `{}` is not an IP address",
+            text.chars().take(64).collect::<String>()
+        ))
+    })
+}
+
 /// A generation as a history page shows it: its plan's first lines, its reason cut short.
 fn history_entry(g: Generation) -> HistoryEntry {
     let plan_length = g.plan.len();
@@ -116,13 +129,30 @@ impl ConfigIface {
     }
 
     /// Plans a configuration against the system as it is now; touches nothing.
-    /// Returns (human-readable plan, JSON {"actions": [...], "warnings": [...]}).
-    async fn plan(&self, toml: String) -> Result<(String, String), BusError> {
+    /// `session_address` is the box's address the caller's remote session
+    /// arrives on ("" for none): a plan that takes it away says so in its
+    /// warnings. Returns (human-readable plan, JSON {"actions": [...], "warnings": [...]}).
+    async fn plan(
+        &self,
+        toml: String,
+        session_address: String,
+    ) -> Result<(String, String), BusError> {
         super::check_input(&toml)?;
-        let plan = self.shared.engine.read().await.plan(&toml).await?;
+        let session = parse_session_address(&session_address)?;
+        let engine = self.shared.engine.read().await;
+        let plan = engine.plan(&toml).await?;
+        let warnings = match session {
+            Some(local) => engine
+                .session_cut(&plan, local)
+                .await?
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        };
+        drop(engine);
         let report = PlanReport {
             actions: plan.items(),
-            warnings: Vec::new(),
+            warnings,
         };
         Ok((
             bounded(plan.to_string())?,

@@ -56,6 +56,24 @@ impl Engine {
         })
     }
 
+    /// A warning when `plan` takes away `local`, the box's address a remote
+    /// session arrives on: removing it, or taking its link down or away.
+    pub async fn session_cut(
+        &self,
+        plan: &super::Plan,
+        local: std::net::IpAddr,
+    ) -> Result<Option<String>, EngineError> {
+        let Some(observed) = self.edges.observe_network().await? else {
+            return Ok(None);
+        };
+        let actions = plan.network_actions();
+        Ok(network::session_address_removed(&actions, &observed, local).map(|cut| {
+            format!(
+                "this plan removes {local}, the address your session arrives on ({cut}); apply it with --confirm-timeout so it comes back if you are cut off"
+            )
+        }))
+    }
+
     /// The links of sysconfd's network namespace as the kernel reports them
     /// (empty when sysconfd does not manage the network).
     pub async fn links(&self) -> Result<Vec<network::Link>, EngineError> {

@@ -65,7 +65,7 @@ fn main() -> std::process::ExitCode {
 fn call(conn: &Connection, call: &Call) -> anyhow::Result<usize> {
     let reply = match call {
         Call::Validate { file } => method(conn, CONFIG_INTERFACE, "Validate", &(read(file)?,)),
-        Call::Plan { file } => method(conn, CONFIG_INTERFACE, "Plan", &(read(file)?,)),
+        Call::Plan { file } => method(conn, CONFIG_INTERFACE, "Plan", &(read(file)?, "")),
         Call::Apply {
             file,
             base,

@@ -13,14 +13,17 @@ fn read(file: &PathBuf) -> Result<String, CallError> {
 
 pub async fn plan(file: PathBuf, json: bool) -> CallResult {
     let conn = bus::connect().await?;
-    let (text, report) = bus::config(&conn).await?.plan(&read(&file)?).await?;
+    let session = session_address().unwrap_or_default();
+    let (text, report) = bus::config(&conn)
+        .await?
+        .plan(&read(&file)?, &session)
+        .await?;
     let report: PlanReport = crate::views::read(&report)?;
     if json {
         crate::views::print_json(&report);
     } else {
         print!("{text}");
-        let session = session_warning(&report);
-        for w in report.warnings.iter().chain(session.as_ref()) {
+        for w in &report.warnings {
             eprintln!("WARNING: {w}");
         }
     }
@@ -33,18 +36,6 @@ fn session_address() -> Option<String> {
     conn.split_whitespace().nth(2).map(str::to_owned)
 }
 
-/// A loud warning when the plan takes away the address this session arrives on.
-fn session_warning(report: &PlanReport) -> Option<String> {
-    let local = session_address()?;
-    let cut = report.actions.iter().find(|a| {
-        a.kind == "network" && a.summary.starts_with(&format!("remove address {local}/"))
-    })?;
-    Some(format!(
-        "this plan removes {local}, the address your session arrives on ({}); apply it with --confirm-timeout so it comes back if you are cut off",
-        cut.summary
-    ))
-}
-
 /// From a remote session, network changes default to commit-confirmed.
 async fn remote_confirm_default(
     proxy: &appliance::dbus::ConfigProxy<'_>,
@@ -52,12 +43,12 @@ async fn remote_confirm_default(
     asked: u32,
 ) -> Result<u32, CallError> {
     const REMOTE_CONFIRM_S: u32 = 120;
-    if asked > 0 || session_address().is_none() {
+    let Some(session) = session_address().filter(|_| asked == 0) else {
         return Ok(asked);
-    }
-    let (_, report) = proxy.plan(text).await?;
-    let report: PlanReport = serde_json::from_str(&report).unwrap_or_default();
-    if let Some(w) = session_warning(&report) {
+    };
+    let (_, report) = proxy.plan(text, &session).await?;
+    let report: PlanReport = crate::views::read(&report)?;
+    for w in &report.warnings {
         eprintln!("WARNING: {w}");
     }
     if !report.actions.iter().any(|a| a.kind == "network") {
