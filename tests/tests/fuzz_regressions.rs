@@ -80,3 +80,15 @@ fn a_channel_below_its_span_is_no_analog_port() {
     assert_eq!(ports.len(), 1, "{ports:?}");
     assert_eq!(ports[0].position, u32::MAX - 8);
 }
+
+/// A bareudp link whose port attribute is five bytes: rtnetlink's decoder of
+/// bareudp data panicked; only a VLAN's data is decoded now.
+#[test]
+fn a_link_with_misshapen_data_of_another_kind_decodes_with_its_kind() {
+    use sysconfd::network::link_dump::{link, link_from};
+    let payload = input("netlink-link-bareudp-short-port.bin");
+    let message = link(&payload).expect("the link decodes");
+    let attributes = format!("{:?}", message.attributes);
+    assert!(attributes.contains("Kind(BareUdp)"), "{attributes}");
+    assert_eq!(link_from(&message), None, "the link has no name");
+}

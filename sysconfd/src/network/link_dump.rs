@@ -13,7 +13,8 @@ use rtnetlink::packet_core::{
     NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
 use rtnetlink::packet_route::link::{
-    InfoData, InfoVlan, LinkAttribute, LinkExtentMask, LinkFlags, LinkHeader, LinkInfo, LinkMessage,
+    InfoData, InfoKind, InfoVlan, LinkAttribute, LinkExtentMask, LinkFlags, LinkHeader, LinkInfo,
+    LinkMessage,
 };
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{
@@ -29,6 +30,10 @@ const IFINFOMSG_LEN: usize = 16;
 /// The attributes [`link_from`] reads: `IFLA_ADDRESS`, `IFLA_IFNAME`,
 /// `IFLA_MTU`, `IFLA_LINK`, `IFLA_OPERSTATE`, `IFLA_LINKINFO`, `IFLA_IFALIAS`.
 const WANTED: [u16; 7] = [1, 3, 4, 5, 16, 18, 20];
+/// `IFLA_LINKINFO`, and in it `IFLA_INFO_KIND` and `IFLA_INFO_DATA`.
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
 /// A dump the kernel marks interrupted (a link changed under it) is asked again.
 const ATTEMPTS: usize = 3;
 
@@ -118,12 +123,41 @@ pub fn link(payload: &[u8]) -> Result<LinkMessage, DecodeError> {
     link.header = header;
     for nla in NlasIterator::new(&payload[IFINFOMSG_LEN..]) {
         let nla = nla?;
-        if WANTED.contains(&nla.kind()) {
+        if nla.kind() == IFLA_LINKINFO {
+            link.attributes
+                .push(LinkAttribute::LinkInfo(link_info(nla.value())?));
+        } else if WANTED.contains(&nla.kind()) {
             link.attributes
                 .push(LinkAttribute::parse_with_param(&nla, family)?);
         }
     }
     Ok(link)
+}
+
+/// `IFLA_LINKINFO` as far as a [`super::Link`] reads it: the kind, and the
+/// data of a VLAN. rtnetlink would decode every kind's data and port data,
+/// and panics on some it misreads (a bareudp port of the wrong length).
+fn link_info(value: &[u8]) -> Result<Vec<LinkInfo>, DecodeError> {
+    let mut infos = Vec::new();
+    let mut vlan = false;
+    for nla in NlasIterator::new(value) {
+        let nla = nla?;
+        match nla.kind() {
+            IFLA_INFO_KIND => {
+                let kind = InfoKind::parse(&nla)?;
+                vlan = kind == InfoKind::Vlan;
+                infos.push(LinkInfo::Kind(kind));
+            }
+            IFLA_INFO_DATA if vlan => {
+                let data = NlasIterator::new(nla.value())
+                    .map(|n| InfoVlan::parse(&n?))
+                    .collect::<Result<_, _>>()?;
+                infos.push(LinkInfo::Data(InfoData::Vlan(data)));
+            }
+            _ => {}
+        }
+    }
+    Ok(infos)
 }
 
 pub fn link_from(msg: &LinkMessage) -> Option<Link> {
