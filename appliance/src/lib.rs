@@ -3,6 +3,7 @@
 pub mod config;
 pub mod dbus;
 pub mod docs;
+pub mod firmware;
 pub mod reference;
 pub mod views;
 

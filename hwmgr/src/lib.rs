@@ -9,10 +9,13 @@
 //! * [`render`]: the DAHDI, Asterisk and modprobe files for a `[telephony]`
 //!   config on the detected hardware, and the steps that apply them.
 //! * [`propose`]: a `[telephony]` config for the detected hardware.
+//! * [`firmware`]: the firmware packages the cards need, and installing,
+//!   removing and upgrading them in `/lib/firmware`.
 
 pub mod bnfos;
 pub mod catalog;
 pub mod detect;
+pub mod firmware;
 pub mod propose;
 pub mod render;
 pub mod root;

@@ -75,13 +75,15 @@ enum Command {
     /// Write every DAHDI, Asterisk and modprobe file telbox owns.
     ///
     /// Reads the [telephony] section of FILE (a whole appliance.toml,
-    /// validated first) and the hardware under --root, and writes the
-    /// files under DIR with their system paths: DIR/etc/dahdi/modules,
-    /// DIR/etc/modprobe.d/telbox-dahdi.conf, DIR/etc/dahdi/span-types.conf,
-    /// DIR/etc/dahdi/assigned-spans.conf, DIR/etc/dahdi/system.conf,
-    /// DIR/etc/asterisk/dahdi-channels.conf and
-    /// DIR/etc/asterisk/chan_dahdi-telbox.conf. Then prints the steps that
-    /// would apply them on a box that has none of them yet.
+    /// validated first), the hardware and the firmware in /lib/firmware
+    /// under --root, and writes the files under DIR with their system
+    /// paths: DIR/etc/dahdi/modules, DIR/etc/modprobe.d/telbox-dahdi.conf,
+    /// DIR/etc/dahdi/span-types.conf, DIR/etc/dahdi/assigned-spans.conf,
+    /// DIR/etc/dahdi/system.conf, DIR/etc/asterisk/dahdi-channels.conf,
+    /// DIR/etc/asterisk/chan_dahdi-telbox.conf and
+    /// DIR/etc/asterisk/modules-telbox.conf. Then prints the steps that
+    /// would apply them on a box that has none of them yet. A card whose
+    /// firmware is missing is refused with the package to install.
     #[command(verbatim_doc_comment)]
     Render {
         /// The appliance.toml to read.
@@ -150,7 +152,9 @@ fn render(root: &Root, config: &Path, out: &Path, json: bool) -> anyhow::Result<
     let loaded =
         appliance::config::load(&text, &origin).map_err(|report| anyhow::anyhow!("{report}"))?;
     let inventory = detect::scan(root).context("scanning the hardware")?;
-    let files = hwmgr::render::render(&loaded.telephony, &inventory)?;
+    let catalog = hwmgr::firmware::Catalog::for_root(root)?;
+    let firmware = hwmgr::firmware::FirmwarePresence::observe(root, &catalog)?;
+    let files = hwmgr::render::render(&loaded.telephony, &inventory, &firmware)?;
     for file in &files {
         let rel = file.path.strip_prefix("/").unwrap_or(&file.path);
         let path = out.join(rel);

@@ -9,6 +9,7 @@ use std::process::Command;
 use appliance::config::telephony::{PortKind, Telephony};
 use appliance::config::{self, Config};
 use hwmgr::detect::{self, Inventory};
+use hwmgr::firmware::{Catalog, FirmwarePresence};
 use hwmgr::propose::{self, DetectedPort};
 use hwmgr::render::{self, apply_steps, AsteriskCommand, DahdiStep, GeneratedFile};
 use hwmgr::Root;
@@ -32,6 +33,19 @@ fn build(fixture: &Fixture) -> (tempfile::TempDir, Layout, Inventory) {
     let layout = fixture.build(dir.path()).unwrap();
     let inventory = detect::scan(&Root::new(dir.path())).unwrap();
     (dir, layout, inventory)
+}
+
+/// A box with every firmware file its cards ask for in /lib/firmware.
+fn installed(inventory: &Inventory) -> FirmwarePresence {
+    let files = inventory.cards.iter().flat_map(|c| {
+        let own = match &c.bus {
+            detect::Bus::Pci(p) => p.entry.firmware.to_vec(),
+            detect::Bus::Usb(_) => Vec::new(),
+        };
+        own.into_iter()
+            .chain(c.echo_canceller().and_then(|ec| ec.firmware))
+    });
+    FirmwarePresence::new(files, &Catalog::builtin())
 }
 
 fn cards(specs: &[&str]) -> Fixture {
@@ -160,8 +174,8 @@ fn every_fixture_proposal_validates_renders_and_passes_dahdi_cfg() {
     for (name, fixture) in fixtures() {
         let (_dir, layout, inventory) = build(&fixture);
         let telephony = proposed(&layout, &inventory);
-        let files =
-            render::render(&telephony, &inventory).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let files = render::render(&telephony, &inventory, &installed(&inventory))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let system = file(&files, render::SYSTEM_CONF);
         let spans = layout.spans().len();
         assert_eq!(
@@ -183,7 +197,12 @@ fn dahdi_cfg_check_rejects_a_broken_file() {
         return;
     }
     let (_dir, layout, inventory) = build(&Fixture::te420());
-    let files = render::render(&proposed(&layout, &inventory), &inventory).unwrap();
+    let files = render::render(
+        &proposed(&layout, &inventory),
+        &inventory,
+        &installed(&inventory),
+    )
+    .unwrap();
     let good = file(&files, render::SYSTEM_CONF);
     assert!(dahdi_cfg_test(good).is_ok());
     // The same channel under two signallings, and a misspelt keyword.
@@ -212,7 +231,12 @@ groups = [0, 11]
 #[test]
 fn the_seed_french_bri_span() {
     let (_dir, _, inventory) = build(&Fixture::b410p());
-    let files = render::render(&load(FRENCH_BRI).telephony, &inventory).unwrap();
+    let files = render::render(
+        &load(FRENCH_BRI).telephony,
+        &inventory,
+        &installed(&inventory),
+    )
+    .unwrap();
     assert_block(
         file(&files, render::SYSTEM_CONF),
         "span=1,1,0,ccs,ami\n# termtype: te\nbchan=1-2\nhardhdlc=3\nechocanceller=mg2,1-2",
@@ -249,7 +273,7 @@ context = "from-extern"
 groups = [0, 11]
 "#;
     let (_dir, _, inventory) = build(&cards(&["te205p"]));
-    let files = render::render(&load(tel).telephony, &inventory).unwrap();
+    let files = render::render(&load(tel).telephony, &inventory, &installed(&inventory)).unwrap();
     let system = file(&files, render::SYSTEM_CONF);
     assert_block(
         system,
@@ -314,7 +338,12 @@ overlap_dial = "incoming"
 #[test]
 fn the_seed_four_span_provider_and_pbx_card() {
     let (_dir, _, inventory) = build(&Fixture::te420());
-    let files = render::render(&load(FOUR_SPANS).telephony, &inventory).unwrap();
+    let files = render::render(
+        &load(FOUR_SPANS).telephony,
+        &inventory,
+        &installed(&inventory),
+    )
+    .unwrap();
     let system = file(&files, render::SYSTEM_CONF);
     // The seed's system.conf, span by span.
     for (span, timing, b, d) in [
@@ -391,7 +420,7 @@ callerid_number = "4032"
 mailbox = "4032"
 "#;
     let (_dir, _, inventory) = build(&cards(&["te205p", "tdm410p:fxs*4"]));
-    let files = render::render(&load(tel).telephony, &inventory).unwrap();
+    let files = render::render(&load(tel).telephony, &inventory, &installed(&inventory)).unwrap();
     assert_block(
         file(&files, render::SYSTEM_CONF),
         "fxoks=32\nechocanceller=mg2,32",
@@ -447,14 +476,14 @@ fn removing_a_card_changes_no_other_number() {
     ];
     let (_full_dir, layout, full_inv) = build(&cards(&specs));
     let telephony = proposed(&layout, &full_inv);
-    let full = render::render(&telephony, &full_inv).unwrap();
+    let full = render::render(&telephony, &full_inv, &installed(&full_inv)).unwrap();
     for removed in 0..3 {
         let rest: Vec<&str> = (0..specs.len())
             .filter(|i| *i != removed)
             .map(|i| specs[i])
             .collect();
         let (_dir, _, inv) = build(&cards(&rest));
-        let reduced = render::render(&telephony, &inv).unwrap();
+        let reduced = render::render(&telephony, &inv, &installed(&inv)).unwrap();
         let gone_spans: BTreeSet<u16> = match removed {
             0 => (1..=4).collect(),
             1 => (5..=8).collect(),
@@ -500,7 +529,7 @@ fn no_sticky_option_leaks_between_blocks() {
     telephony.span[4].bri_persistence =
         Some(appliance::config::telephony::BriPersistence::LeaveDown);
     telephony.span[5].groups.clear();
-    let files = render::render(&telephony, &inventory).unwrap();
+    let files = render::render(&telephony, &inventory, &installed(&inventory)).unwrap();
     let text = file(&files, render::DAHDI_CHANNELS);
     const ANALOG: &[&str] = &["signalling", "context", "group", "callerid", "mailbox"];
     const ISDN: &[&str] = &[
@@ -552,7 +581,7 @@ fn no_sticky_option_leaks_between_blocks() {
 fn apply_steps_follow_what_changed() {
     let (_dir, layout, inventory) = build(&Fixture::mixed());
     let telephony = proposed(&layout, &inventory);
-    let files = render::render(&telephony, &inventory).unwrap();
+    let files = render::render(&telephony, &inventory, &installed(&inventory)).unwrap();
     assert_eq!(
         apply_steps(&files, &files, &inventory),
         Vec::<DahdiStep>::new()
@@ -561,13 +590,16 @@ fn apply_steps_follow_what_changed() {
     let pos = |s: &DahdiStep| first.iter().position(|x| x == s).unwrap();
     assert!(pos(&DahdiStep::SetSpanTypes) < pos(&DahdiStep::AssignSpans));
     assert!(pos(&DahdiStep::AssignSpans) < pos(&DahdiStep::ConfigureChannels));
-    assert_eq!(
-        first.last(),
-        Some(&DahdiStep::Asterisk(AsteriskCommand::DahdiRestart))
-    );
+    // The mixed box's TC400 is configured: Asterisk takes the transcoder
+    // once the channels are back.
+    let restart = DahdiStep::Asterisk(AsteriskCommand::DahdiRestart);
+    let codec = DahdiStep::Asterisk(AsteriskCommand::LoadCodecDahdi);
+    assert!(pos(&DahdiStep::ConfigureChannels) < pos(&restart));
+    assert_eq!(first.last(), Some(&codec));
+    assert_eq!(pos(&restart) + 1, pos(&codec));
     let mut changed = telephony.clone();
     changed.bri_persistent_layer1 = Some(false);
-    let next = render::render(&changed, &inventory).unwrap();
+    let next = render::render(&changed, &inventory, &installed(&inventory)).unwrap();
     let steps = apply_steps(&files, &next, &inventory);
     assert_eq!(
         steps.first(),
@@ -610,7 +642,7 @@ role = "provider"
 context = "from-extern"
 "#;
     let (_dir, _, inventory) = build(&cards(&["te435:t1", "tdm410p:fxs*2,fxo*2", "tc400"]));
-    let files = render::render(&load(tel).telephony, &inventory).unwrap();
+    let files = render::render(&load(tel).telephony, &inventory, &installed(&inventory)).unwrap();
     let modprobe = lines(file(&files, render::MODPROBE_CONF), '#');
     let want = [
         "options wctdm24xxp opermode=FRANCE fastringer=1 boostringer=1 timingcable=1",

@@ -64,6 +64,8 @@ drivers! {
 pub enum ModuleParam {
     /// `default_linemode=e1|t1|j1` (wct4xxp, wcte12xp, wcte13xp, wcte43x).
     DefaultLinemode,
+    /// `vpmsupport=1`: the hardware echo canceller on (with `echo_canceller = "hardware"`).
+    VpmSupport,
     /// `vpmdtmfsupport=1`: DTMF detection by the hardware echo canceller.
     VpmDtmfSupport,
     /// `timingcable=1`: cards share a sync cable.
@@ -85,6 +87,7 @@ impl ModuleParam {
     pub fn name(self) -> &'static str {
         match self {
             ModuleParam::DefaultLinemode => "default_linemode",
+            ModuleParam::VpmSupport => "vpmsupport",
             ModuleParam::VpmDtmfSupport => "vpmdtmfsupport",
             ModuleParam::TimingCable => "timingcable",
             ModuleParam::PersistentLayer1 => "persistentlayer1",
@@ -136,13 +139,14 @@ impl Driver {
     pub fn params(self) -> &'static [ModuleParam] {
         use ModuleParam::*;
         match self {
-            Driver::Wct4xxp => &[DefaultLinemode, VpmDtmfSupport, TimingCable],
-            Driver::Wcte12xp => &[DefaultLinemode],
-            Driver::Wcte13xp => &[DefaultLinemode],
-            Driver::Wcte43x => &[DefaultLinemode, TimingCable],
-            Driver::Wcb4xxp => &[PersistentLayer1],
-            Driver::Wctdm24xxp => &[Opermode, FastRinger, BoostRinger, TimingCable],
-            Driver::Wctdm | Driver::Wcaxx => &[Opermode, FastRinger, BoostRinger],
+            Driver::Wct4xxp => &[DefaultLinemode, VpmSupport, VpmDtmfSupport, TimingCable],
+            Driver::Wcte12xp => &[DefaultLinemode, VpmSupport],
+            Driver::Wcte13xp => &[DefaultLinemode, VpmSupport],
+            Driver::Wcte43x => &[DefaultLinemode, VpmSupport, TimingCable],
+            Driver::Wcb4xxp => &[PersistentLayer1, VpmSupport],
+            Driver::Wctdm24xxp => &[Opermode, FastRinger, BoostRinger, VpmSupport, TimingCable],
+            Driver::Wcaxx => &[Opermode, FastRinger, BoostRinger, VpmSupport],
+            Driver::Wctdm => &[Opermode, FastRinger, BoostRinger],
             Driver::Wctc4xxp => &[TranscoderMode],
             _ => &[],
         }

@@ -11,12 +11,13 @@ const fn octasic(name: &'static str, firmware: &'static str, required: bool) -> 
     }
 }
 
-/// VPMOCT032 on single-span and analog cards.
+/// VPMOCT032 on the A4/A8 analog cards (wcaxx).
 pub const VPMOCT032: EchoCanceller = octasic("VPMOCT032", "dahdi-fw-oct6114-032.bin", false);
 /// VPMOCT032 on TE13x, which do not work properly without it.
 pub const VPMOCT032_REQUIRED: EchoCanceller =
     octasic("VPMOCT032", "dahdi-fw-oct6114-032.bin", true);
-/// VPMOCT032 daughter module of the TDM/AEX analog cards (own firmware).
+/// VPMOCT032 module of the voicebus cards (TDM/AEX analog, TE12x): flashed
+/// from its own image by `voicebus/vpmoct.c`.
 pub const VPMOCT032_ANALOG: EchoCanceller = octasic("VPMOCT032", "dahdi-fw-vpmoct032.bin", false);
 /// VPM450M with 64 channels (two-span cards).
 pub const VPMOCT064: EchoCanceller = octasic("VPMOCT064", "dahdi-fw-oct6114-064.bin", false);

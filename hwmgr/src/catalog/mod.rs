@@ -6,12 +6,14 @@ pub mod echo;
 mod ids;
 mod kinds;
 mod pci_table;
+mod transcoder;
 mod usb_table;
 
 pub use driver::{Driver, ModuleParam};
 pub use ids::{hex16, KeyPrecision, PciId, PciKey, UsbId};
 pub use kinds::{CardKind, EchoCanceller, LineMode, LineModeSelect, SpanType, TeNtSelect};
 pub use pci_table::{PciEntry, PCI_TABLE};
+pub use transcoder::{transcoder_capacity, TranscoderCapacity};
 pub use usb_table::{UsbEntry, USB_TABLE};
 
 /// Errors reading catalog values from text.

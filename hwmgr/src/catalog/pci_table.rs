@@ -86,7 +86,7 @@ const fn analog(ports: Option<u8>) -> CardKind {
 const TE4XX: [EchoCanceller; 1] = [VPMOCT128];
 const TE2XX: [EchoCanceller; 1] = [VPMOCT064];
 const TDM_EC: [EchoCanceller; 2] = [VPMADT032, VPMOCT032_ANALOG];
-const TE12X_EC: [EchoCanceller; 2] = [VPMADT032, VPMOCT032];
+const TE12X_EC: [EchoCanceller; 2] = [VPMADT032, VPMOCT032_ANALOG];
 const B410P_EC: [EchoCanceller; 1] = [LASVEGAS2];
 
 /// Every PCI id dahdi-tools 3.1 recognises.

@@ -1,5 +1,5 @@
-//! `/etc/asterisk/dahdi-channels.conf` and the telbox-owned
-//! `/etc/asterisk/chan_dahdi-telbox.conf`.
+//! `/etc/asterisk/dahdi-channels.conf`, and the telbox-owned
+//! `/etc/asterisk/chan_dahdi-telbox.conf` and `modules-telbox.conf`.
 //!
 //! chan_dahdi options are sticky: each `channel =>` line takes whatever was
 //! set above it. So every block sets every option telbox ever uses for its
@@ -16,6 +16,7 @@ use appliance::config::telephony::{
 use super::banner;
 use super::chanlist::ChannelList;
 use super::layout::{Layout, PlacedLine, PlacedSpan};
+use crate::catalog::CardKind;
 
 /// Options every ISDN span block sets, in order.
 pub const ISDN_OPTIONS: &[&str] = &[
@@ -195,5 +196,31 @@ pub fn chan_dahdi_telbox(tel: &Telephony) -> String {
     let on = tel.echo_canceller != EchoCanceller::None;
     option(&mut out, "echocancel", if on { "yes" } else { "no" });
     option(&mut out, "echocancelwhenbridged", "no");
+    out
+}
+
+/// Whether a configured card in the box is a transcoder (TC400).
+pub fn has_transcoder(layout: &Layout<'_>) -> bool {
+    layout
+        .cards
+        .iter()
+        .any(|c| matches!(c.detected.kind(), Some(CardKind::Transcoder)))
+}
+
+/// The telbox part of modules.conf: Asterisk's DAHDI transcoder interface
+/// (`codec_dahdi`) is loaded when a TC400 is configured, and kept out
+/// otherwise (it would claim a transcoder telbox does not manage).
+pub fn modules_telbox(layout: &Layout<'_>) -> String {
+    let mut out = banner(";", "Asterisk modules telbox owns.");
+    out.push_str(
+        "; modules.conf (yours) includes it in [modules]:\n\
+         ;   #include modules-telbox.conf\n",
+    );
+    let verb = if has_transcoder(layout) {
+        "load"
+    } else {
+        "noload"
+    };
+    let _ = writeln!(out, "{verb} => codec_dahdi.so");
     out
 }

@@ -5,10 +5,16 @@
 //! paths; sysconfd writes them (atomically, under its root) and then runs
 //! the [`apply_steps`] in order. Admin additions live in files telbox
 //! never writes: `chan_dahdi.conf` includes [`CHAN_DAHDI_TELBOX`] and
-//! [`DAHDI_CHANNELS`], other `/etc/modprobe.d` files stay untouched.
+//! [`DAHDI_CHANNELS`], `modules.conf` includes [`MODULES_TELBOX`], other
+//! `/etc/modprobe.d` files stay untouched.
+//!
+//! Which firmware files are installed is observed state the caller passes
+//! in ([`FirmwarePresence`]): a card that cannot work without a missing
+//! file is refused here, at plan time, naming the package to install.
 
 mod asterisk;
 mod chanlist;
+mod firmware;
 mod layout;
 mod modules;
 mod spans;
@@ -22,8 +28,10 @@ use serde::Serialize;
 
 use crate::catalog::SpanType;
 use crate::detect::Inventory;
+use crate::firmware::FirmwarePresence;
 
 pub use chanlist::ChannelList;
+pub use firmware::MissingFirmware;
 pub use layout::{lay_out, Layout, PlacedCard, PlacedLine, PlacedSpan};
 pub use steps::{apply_steps, AsteriskCommand, DahdiStep};
 
@@ -41,6 +49,8 @@ pub const SYSTEM_CONF: &str = "/etc/dahdi/system.conf";
 pub const DAHDI_CHANNELS: &str = "/etc/asterisk/dahdi-channels.conf";
 /// The telbox-owned chan_dahdi settings.
 pub const CHAN_DAHDI_TELBOX: &str = "/etc/asterisk/chan_dahdi-telbox.conf";
+/// The Asterisk modules telbox loads or keeps out (codec_dahdi for a TC400).
+pub const MODULES_TELBOX: &str = "/etc/asterisk/modules-telbox.conf";
 
 /// Tone zones built into libtonezone; the config model checks against the same list.
 pub use appliance::config::telephony::TONE_ZONES;
@@ -71,6 +81,10 @@ pub enum RenderError {
     UnknownToneZone(String),
     #[error("span {span} collides with span {other} (same number or overlapping channels); move the analog card's `first_span` after the digital spans")]
     Collision { span: u16, other: u16 },
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    MissingFirmware(Vec<MissingFirmware>),
+    #[error("`hwec_dtmf` asks the echo canceller to detect DTMF, but no configured card's driver has that option (only wct4xxp has `vpmdtmfsupport`); drop `hwec_dtmf`")]
+    NoDtmfOption,
 }
 
 /// One file to write.
@@ -101,10 +115,12 @@ fn banner(comment: &str, what: &str) -> String {
     )
 }
 
-/// Every file telbox owns, for this config on this hardware.
+/// Every file telbox owns, for this config on this hardware with this
+/// firmware installed.
 pub fn render(
     telephony: &Telephony,
     inventory: &Inventory,
+    firmware: &FirmwarePresence,
 ) -> Result<Vec<GeneratedFile>, RenderError> {
     if let Some(zone) = telephony
         .tone_zone
@@ -114,6 +130,14 @@ pub fn render(
         return Err(RenderError::UnknownToneZone(zone.as_str().to_owned()));
     }
     let layout = lay_out(telephony, inventory)?;
+    let missing = firmware::missing(telephony, &layout, firmware);
+    if !missing.is_empty() {
+        return Err(RenderError::MissingFirmware(missing));
+    }
+    let dtmf = crate::catalog::ModuleParam::VpmDtmfSupport;
+    if telephony.hwec_dtmf && !layout.cards.is_empty() && !modules::any_accepts(&layout, dtmf) {
+        return Err(RenderError::NoDtmfOption);
+    }
     Ok(vec![
         GeneratedFile::new(MODULES, modules::dahdi_modules(telephony, inventory)),
         GeneratedFile::new(
@@ -125,6 +149,7 @@ pub fn render(
         GeneratedFile::new(SYSTEM_CONF, system::system_conf(telephony, &layout)),
         GeneratedFile::new(DAHDI_CHANNELS, asterisk::dahdi_channels(&layout)),
         GeneratedFile::new(CHAN_DAHDI_TELBOX, asterisk::chan_dahdi_telbox(telephony)),
+        GeneratedFile::new(MODULES_TELBOX, asterisk::modules_telbox(&layout)),
     ])
 }
 
@@ -138,7 +163,8 @@ mod tests {
             tone_zone: Some("fr".parse().unwrap()),
             ..Telephony::default()
         };
-        let files = render(&tel, &Inventory::default()).unwrap();
+        let none = FirmwarePresence::default();
+        let files = render(&tel, &Inventory::default(), &none).unwrap();
         let system = &files
             .iter()
             .find(|f| f.path.ends_with("system.conf"))
@@ -150,7 +176,7 @@ mod tests {
         );
         tel.tone_zone = Some("xx".parse().unwrap());
         assert_eq!(
-            render(&tel, &Inventory::default()),
+            render(&tel, &Inventory::default(), &none),
             Err(RenderError::UnknownToneZone("xx".into()))
         );
     }

@@ -53,6 +53,14 @@ pub fn modprobe_conf(tel: &Telephony, layout: &Layout<'_>, inventory: &Inventory
     out
 }
 
+/// Whether a configured card's driver takes `param`.
+pub fn any_accepts(layout: &Layout<'_>, param: ModuleParam) -> bool {
+    layout
+        .cards
+        .iter()
+        .any(|c| c.detected.driver().accepts(param))
+}
+
 fn value(
     tel: &Telephony,
     layout: &Layout<'_>,
@@ -64,6 +72,7 @@ fn value(
         ModuleParam::DefaultLinemode => {
             line_mode(layout, driver).map(|m| module_value(m).to_owned())
         }
+        ModuleParam::VpmSupport => flag(tel.echo_canceller == EchoCanceller::Hardware),
         ModuleParam::VpmDtmfSupport => flag(tel.hwec_dtmf),
         ModuleParam::TimingCable => flag(tel.sync_cable),
         ModuleParam::PersistentLayer1 => {

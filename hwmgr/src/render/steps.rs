@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{
     GeneratedFile, ASSIGNED_SPANS, CHAN_DAHDI_TELBOX, DAHDI_CHANNELS, MODPROBE_CONF, MODULES,
-    SPAN_TYPES, SYSTEM_CONF,
+    MODULES_TELBOX, SPAN_TYPES, SYSTEM_CONF,
 };
 use crate::detect::Inventory;
 
@@ -46,6 +46,10 @@ pub enum AsteriskCommand {
     DahdiRestart,
     /// Re-read chan_dahdi.conf settings.
     ReloadChanDahdi,
+    /// Start using the TC400 transcoder.
+    LoadCodecDahdi,
+    /// Let go of the transcoder (before its driver reloads, or when no TC400 is configured).
+    UnloadCodecDahdi,
 }
 
 impl AsteriskCommand {
@@ -55,6 +59,8 @@ impl AsteriskCommand {
             AsteriskCommand::LoadChanDahdi => "module load chan_dahdi.so",
             AsteriskCommand::DahdiRestart => "dahdi restart",
             AsteriskCommand::ReloadChanDahdi => "module reload chan_dahdi.so",
+            AsteriskCommand::LoadCodecDahdi => "module load codec_dahdi.so",
+            AsteriskCommand::UnloadCodecDahdi => "module unload codec_dahdi.so",
         }
     }
 }
@@ -161,7 +167,15 @@ pub fn apply_steps(
         || !reloads.is_empty()
         || loads.iter().any(|l| !is_echo(l));
     let configure = spans || changed(SYSTEM_CONF) || changed(MODULES);
+    let codec_wanted = loads_codec(contents(next, MODULES_TELBOX));
+    let codec_was = loads_codec(contents(previous, MODULES_TELBOX));
+    let transcoder_reload = reloads.iter().any(
+        |r| matches!(r, DahdiStep::ReloadModule(m) if m == crate::catalog::Driver::Wctc4xxp.name()),
+    );
     let mut steps = Vec::new();
+    if transcoder_reload {
+        steps.push(DahdiStep::Asterisk(AsteriskCommand::UnloadCodecDahdi));
+    }
     if !reloads.is_empty() {
         steps.push(DahdiStep::Asterisk(AsteriskCommand::UnloadChanDahdi));
     }
@@ -187,7 +201,17 @@ pub fn apply_steps(
         None
     };
     steps.extend(asterisk.map(DahdiStep::Asterisk));
+    if codec_wanted && (!codec_was || transcoder_reload) {
+        steps.push(DahdiStep::Asterisk(AsteriskCommand::LoadCodecDahdi));
+    } else if codec_was && !codec_wanted && !transcoder_reload {
+        steps.push(DahdiStep::Asterisk(AsteriskCommand::UnloadCodecDahdi));
+    }
     steps
+}
+
+/// Whether a modules-telbox.conf text loads codec_dahdi.
+fn loads_codec(text: Option<&str>) -> bool {
+    text.is_some_and(|t| t.lines().any(|l| l.trim() == "load => codec_dahdi.so"))
 }
 
 fn echo_modules(text: &str) -> Vec<String> {

@@ -33,6 +33,8 @@ pub enum DesiredError {
     Detect(#[from] hwmgr::detect::DetectError),
     #[error("telephony: {0}")]
     Telephony(#[from] hwmgr::render::RenderError),
+    #[error("firmware: {0}")]
+    Firmware(#[from] hwmgr::firmware::FirmwareError),
 }
 
 /// The DAHDI part of the desired state: the hardware found and the files for it.
@@ -132,14 +134,18 @@ pub fn berofos_secret_path(name: &str) -> PathBuf {
     PathBuf::from(format!("{SECRETS_DIR}/{name}.password"))
 }
 
-/// Renders the DAHDI, Asterisk and modprobe files for the hardware found under `root`.
+/// Renders the DAHDI, Asterisk and modprobe files for the hardware and
+/// the firmware found under `root`.
 fn dahdi(config: &Config, root: &Root) -> Result<Option<Dahdi>, DesiredError> {
     let t = &config.telephony;
     if t.card.is_empty() && t.span.is_empty() && t.port.is_empty() {
         return Ok(None);
     }
-    let inventory = hwmgr::detect::scan(&hwmgr::Root::new(root.dir()))?;
-    let files = hwmgr::render::render(t, &inventory)?;
+    let hw_root = hwmgr::Root::new(root.dir());
+    let inventory = hwmgr::detect::scan(&hw_root)?;
+    let catalog = hwmgr::firmware::Catalog::for_root(&hw_root)?;
+    let firmware = hwmgr::firmware::FirmwarePresence::observe(&hw_root, &catalog)?;
+    let files = hwmgr::render::render(t, &inventory, &firmware)?;
     Ok(Some(Dahdi { inventory, files }))
 }
 
