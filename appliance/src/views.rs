@@ -99,6 +99,27 @@ pub struct TelephonySummary {
     /// Span number → alarms (`OK`, `RED`, `RED/BLUE`…).
     #[serde(default)]
     pub spans: BTreeMap<u32, String>,
+    /// The TC400 transcoders, with the channels of their configured mode.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transcoders: Vec<TranscoderInfo>,
+}
+
+/// A TC400 transcoder and what the mode configured for it gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscoderInfo {
+    /// `pci:0000:05:00.0`.
+    pub location: String,
+    pub description: String,
+    /// Whether the configuration in force names this card.
+    pub configured: bool,
+    /// The driver's `mode`: `g729`, `g723` or `mixed` (its default).
+    pub mode: String,
+    /// Transcoding channels in that mode (120 G.729a, 92 G.723.1, 92 mixed).
+    pub channels: u32,
+    /// `G.729a`, `G.723.1` or `G.729a and G.723.1`.
+    pub codecs: String,
+    /// Whether its firmware (`dahdi-fw-tc400m.bin`) is in /lib/firmware.
+    pub firmware_installed: bool,
 }
 
 /// `Status.Network`: the links and routes as the kernel has them, and what
@@ -238,6 +259,9 @@ pub struct NtpSource {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HardwareView {
     pub cards: Vec<CardInfo>,
+    /// The transcoders among them, with the channels of their configured mode.
+    #[serde(default)]
+    pub transcoders: Vec<TranscoderInfo>,
 }
 
 /// A telephony card.
@@ -320,6 +344,7 @@ mod tests {
         let t = TelephonySummary {
             cards: 1,
             spans: [(1, "RED".to_owned())].into(),
+            transcoders: Vec::new(),
         };
         let json = serde_json::to_string(&t).unwrap();
         assert_eq!(json, r#"{"cards":1,"spans":{"1":"RED"}}"#);

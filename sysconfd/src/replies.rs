@@ -98,7 +98,10 @@ pub fn hardware(inv: hwmgr::detect::Inventory) -> HardwareView {
             spans: c.span_count().unwrap_or(0) as usize,
         })
         .collect();
-    HardwareView { cards }
+    HardwareView {
+        cards,
+        transcoders: Vec::new(),
+    }
 }
 
 pub fn span(s: hwmgr::status::SpanStatus) -> SpanInfo {

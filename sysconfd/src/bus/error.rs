@@ -23,6 +23,9 @@ pub enum BusError {
     ApplyFailed(String),
     /// The input or the answer is over a documented limit; the message names it.
     TooLarge(String),
+    /// A firmware install, remove or upgrade was refused or failed; the
+    /// message says why, and what (if anything) was changed.
+    Firmware(String),
 }
 
 /// Largest reply sysconfd sends, in bytes: far below the bus's own limit

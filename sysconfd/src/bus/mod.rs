@@ -5,6 +5,7 @@
 pub mod access;
 mod config;
 pub mod error;
+mod firmware;
 mod status;
 mod watch;
 mod wizard;
@@ -19,6 +20,7 @@ use tokio::sync::RwLock;
 use crate::engine::Engine;
 
 pub use config::ConfigIface;
+pub use firmware::FirmwareIface;
 pub use status::StatusIface;
 pub use wizard::WizardIface;
 
@@ -35,6 +37,7 @@ pub async fn serve(shared: Arc<Shared>) -> zbus::Result<zbus::Connection> {
         .serve_at(OBJECT_PATH, ConfigIface::new(shared.clone()))?
         .serve_at(OBJECT_PATH, WizardIface::new(shared.clone()))?
         .serve_at(OBJECT_PATH, StatusIface::new(shared.clone()))?
+        .serve_at(OBJECT_PATH, FirmwareIface::new(shared.clone()))?
         .name(BUS_NAME)?
         .build()
         .await?;

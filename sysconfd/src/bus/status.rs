@@ -32,7 +32,11 @@ fn telephony_section(engine: &crate::engine::Engine) -> TelephonySummary {
         .into_iter()
         .map(|s| (s.number, s.alarms.to_string()))
         .collect();
-    TelephonySummary { cards, spans }
+    TelephonySummary {
+        cards,
+        spans,
+        transcoders: engine.transcoders().unwrap_or_default(),
+    }
 }
 
 /// Each daemon's state, or `Unmanaged` when sysconfd does not run daemons.
@@ -96,10 +100,13 @@ impl StatusIface {
         bounded(to_json(&replies::ntp(status)))
     }
 
-    /// JSON: the telephony cards found (PCI/USB, driver, spans).
+    /// JSON: the telephony cards found (PCI/USB, driver, spans), and the
+    /// transcoders with the channels of their configured mode.
     async fn hardware(&self) -> Result<String, BusError> {
-        let inventory = self.shared.engine.read().await.hardware()?;
-        bounded(to_json(&replies::hardware(inventory)))
+        let engine = self.shared.engine.read().await;
+        let mut view = replies::hardware(engine.hardware()?);
+        view.transcoders = engine.transcoders()?;
+        bounded(to_json(&view))
     }
 
     /// JSON: every span's alarms, counters and channels.

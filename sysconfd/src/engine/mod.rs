@@ -8,6 +8,7 @@ pub mod desired;
 pub mod dhcp_clients;
 pub mod edges;
 mod failure;
+pub mod firmware;
 pub mod journal;
 pub mod pending;
 mod planner;
