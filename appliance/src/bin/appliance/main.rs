@@ -6,6 +6,7 @@
 mod berofos;
 mod bus;
 mod configcmd;
+mod firmware;
 mod statuscmd;
 mod validate;
 mod views;
@@ -54,6 +55,9 @@ enum Command {
     /// DAHDI telephony cards and spans.
     #[command(subcommand)]
     Telephony(TelephonyCommand),
+    /// Firmware of the telephony cards: list, needed, install, remove, upgrade.
+    #[command(subcommand)]
+    Firmware(firmware::FirmwareCommand),
     /// Drive Berofos failover switches directly: scan, status, set-mode, kick (no daemon needed).
     #[command(subcommand)]
     Berofos(berofos::BerofosCommand),
@@ -229,6 +233,7 @@ fn main() -> ExitCode {
         Command::Wizard(WizardCommand::Discover { json }) => bus::run(statuscmd::discover(json)),
         Command::Wizard(WizardCommand::Complete { file }) => bus::run(statuscmd::complete(file)),
         Command::Berofos(command) => berofos::run(command),
+        Command::Firmware(command) => bus::run(firmware::run(command)),
         Command::Network(NetworkCommand::Show { json }) => bus::run(views::network(json)),
         Command::Dhcp(DhcpCommand::Leases { json }) => bus::run(views::leases(json)),
         Command::Ntp(NtpCommand::Status { json }) => bus::run(views::ntp(json)),
