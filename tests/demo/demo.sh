@@ -66,8 +66,17 @@ step "the cards sysconfd sees, and the [telephony] section it proposes for them"
 "$bin/appliance" telephony propose > "$work/telephony.toml"
 cat "$work/telephony.toml"
 
-step "the box: examples/minimal.toml plus that telephony section; plan, then apply"
+step "the box: examples/minimal.toml plus that telephony section; its plan is refused while the TC400 lacks its firmware"
 cat examples/minimal.toml "$work/telephony.toml" > "$work/box.toml"
+"$bin/appliance" config plan "$work/box.toml" || echo "(exit status $?: nothing applied)"
+
+step "the firmware those cards need; stand-in archives on a \"USB key\" (the vendor's cannot be fetched here)"
+"$bin/appliance" firmware needed
+"$bin/firmware-bundle" --out "$work/usb" --root "$work/root" digium-tc400m digium-oct6114-128 digium-vpmoct032
+"$bin/appliance" firmware install "$work/usb"
+"$bin/appliance" firmware list
+
+step "the same box planned again, then applied"
 "$bin/appliance" config plan "$work/box.toml"
 "$bin/appliance" config apply "$work/box.toml"
 

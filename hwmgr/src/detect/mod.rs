@@ -102,10 +102,23 @@ impl Card {
         registered.or_else(|| self.kind()?.span_count().map(u32::from))
     }
 
-    /// The echo canceller fitting this card, with its firmware file.
+    /// The echo canceller fitting this card, with its firmware file: the
+    /// one the driver names in the device type (`Wildcard TDM2400P
+    /// (VPMOCT032)`) when it names one the card can carry, else the
+    /// catalog's for the card's span count.
     pub fn echo_canceller(&self) -> Option<&'static EchoCanceller> {
         let Bus::Pci(p) = &self.bus else { return None };
-        p.entry.echo_canceller_for(self.span_count().unwrap_or(0))
+        let named = self
+            .dahdi
+            .as_ref()
+            .and_then(|d| d.device_type.as_deref())
+            .and_then(|t| {
+                p.entry
+                    .echo_cancellers
+                    .iter()
+                    .find(|ec| t.contains(&format!("({})", ec.name)))
+            });
+        named.or_else(|| p.entry.echo_canceller_for(self.span_count().unwrap_or(0)))
     }
 
     /// The key `assigned-spans.conf` matches first: hardware id, else

@@ -15,8 +15,8 @@ use telbox_tests::dahdi_fixture::{Fixture, SpanTypeAttr};
 /// DAHDI_VIRT_TOP=DIR; for dahdi_genconf also put DIR/fixture-bin first in
 /// PATH and set DAHDI_CFG=DIR/fixture-bin/dahdi_cfg.
 ///
-/// CARD is MODEL[:OPTION,...]. Models: te420, te205p, te435, b410p, tdm2400,
-/// tdm410p, tc400; preset `mixed` = te420 b410p:te,te,nt,nt
+/// CARD is MODEL[:OPTION,...]. Models: te420, te205p, te435, te133, b410p,
+/// tdm2400, tdm410p, tc400; preset `mixed` = te420 b410p:te,te,nt,nt
 /// tdm2400:fxs*8,fxo*4 tc400. Options: e1|t1|j1, te|nt (BRI ports in order),
 /// fxs*N|fxo*N|empty*N (analog modules in order), red|yellow|blue,
 /// bus=N, at=SPAN:CHAN, unassigned, unbound, hwid=TEXT.

@@ -7,8 +7,8 @@
 //! dahdi-fixture --root DIR mixed
 //! ```
 //!
-//! Card spec: `MODEL[:OPTION,...]`. Models: te420, te205p, te435, b410p,
-//! tdm2400, tdm410p, tc400. Options: `e1`/`t1`/`j1` (line mode), `te`/`nt`
+//! Card spec: `MODEL[:OPTION,...]`. Models: te420, te205p, te435, te133,
+//! b410p, tdm2400, tdm410p, tc400. Options: `e1`/`t1`/`j1` (line mode), `te`/`nt`
 //! (BRI port roles in order), `fxs*N`/`fxo*N`/`empty*N` (analog modules in
 //! order, the rest empty), `red`/`yellow`/`blue` (alarm on every span),
 //! `bus=N` (PCI bus, so removing another card moves nothing),
@@ -30,7 +30,7 @@ pub use writer::{LaidCard, LaidSpan, Layout};
 /// Errors building a fixture.
 #[derive(Debug, thiserror::Error)]
 pub enum FixtureError {
-    #[error("unknown card model {0:?} (known: te420, te205p, te435, b410p, tdm2400, tdm410p, tc400, mixed)")]
+    #[error("unknown card model {0:?} (known: te420, te205p, te435, te133, b410p, tdm2400, tdm410p, tc400, mixed)")]
     UnknownModel(String),
     #[error("card {card:?}: bad option {option:?}")]
     BadOption { card: String, option: String },

@@ -12,6 +12,8 @@ pub enum Model {
     Te205p,
     /// Digium TE435, quad E1/T1 set by `default_linemode` (T1 by default), wcte43x.
     Te435,
+    /// Digium TE133, single E1/T1 (T1 by default) with its VPMOCT032, wcte13xp.
+    Te133,
     /// Digium B410P, quad BRI with TE/NT jumpers, wcb4xxp.
     B410p,
     /// Digium TDM2400P, 24 analog ports on FXS/FXO modules, wctdm24xxp.
@@ -38,10 +40,11 @@ pub enum BriRole {
 }
 
 impl Model {
-    pub const ALL: [(Model, &'static str); 7] = [
+    pub const ALL: [(Model, &'static str); 8] = [
         (Model::Te420, "te420"),
         (Model::Te205p, "te205p"),
         (Model::Te435, "te435"),
+        (Model::Te133, "te133"),
         (Model::B410p, "b410p"),
         (Model::Tdm2400, "tdm2400"),
         (Model::Tdm410p, "tdm410p"),
@@ -58,6 +61,7 @@ impl Model {
             Model::Te420 => [0xd161, 0x1420, 0x0005, 0x0000],
             Model::Te205p => [0xd161, 0x1205, 0x0005, 0x0000],
             Model::Te435 => [0xd161, 0x800e, 0xd161, 0x800e],
+            Model::Te133 => [0xd161, 0x800a, 0xd161, 0x800a],
             Model::B410p => [0xd161, 0xb410, 0xd161, 0xb410],
             Model::Tdm2400 => [0xd161, 0x2400, 0xd161, 0x2400],
             Model::Tdm410p => [0xd161, 0x8005, 0xd161, 0x8005],
@@ -69,6 +73,7 @@ impl Model {
         match self {
             Model::Te420 | Model::Te205p => "wct4xxp",
             Model::Te435 => "wcte43x",
+            Model::Te133 => "wcte13xp",
             Model::B410p => "wcb4xxp",
             Model::Tdm2400 | Model::Tdm410p => "wctdm24xxp",
             Model::Tc400 => "wctc4xxp",
@@ -80,7 +85,7 @@ impl Model {
         match self {
             Model::Te420 | Model::Te435 | Model::B410p => 4,
             Model::Te205p => 2,
-            Model::Tdm2400 | Model::Tdm410p => 1,
+            Model::Te133 | Model::Tdm2400 | Model::Tdm410p => 1,
             Model::Tc400 => 0,
         }
     }
@@ -90,7 +95,7 @@ impl Model {
     pub fn default_line_mode(self) -> Option<LineMode> {
         match self {
             Model::Te420 | Model::Te205p => Some(LineMode::E1),
-            Model::Te435 => Some(LineMode::T1),
+            Model::Te435 | Model::Te133 => Some(LineMode::T1),
             _ => None,
         }
     }
@@ -110,6 +115,7 @@ impl Model {
             Model::Te420 => "Wildcard TE420 (5th Gen) (VPMOCT128)",
             Model::Te205p => "Wildcard TE205P (5th Gen) (VPMOCT064)",
             Model::Te435 => "Wildcard TE435 (VPMOCT128)",
+            Model::Te133 => "Wildcard TE131/TE133 (VPMOCT032)",
             Model::B410p => "Wildcard B410P",
             Model::Tdm2400 => "Wildcard TDM2400P (VPMOCT032)",
             Model::Tdm410p => "Wildcard TDM410P",
@@ -119,7 +125,7 @@ impl Model {
 
     /// Whether the slot location reads `PCI Express …`.
     pub fn express(self) -> bool {
-        matches!(self, Model::Te420)
+        matches!(self, Model::Te420 | Model::Te133)
     }
 
     /// The echo canceller name channels report, if one is fitted.
@@ -127,6 +133,7 @@ impl Model {
         match self {
             Model::Te420 | Model::Te435 => Some("VPMOCT128"),
             Model::Te205p => Some("VPMOCT064"),
+            Model::Te133 => Some("VPMOCT032"),
             Model::B410p => Some("LASVEGAS2"),
             Model::Tdm2400 => Some("VPMOCT032"),
             _ => None,
@@ -148,6 +155,10 @@ impl Model {
             Model::Te435 => (
                 format!("WCTE4/{card}/{local}"),
                 format!("WCTE43X (PCI) Card {card} Span {local}"),
+            ),
+            Model::Te133 => (
+                format!("WCT13x/{card}"),
+                format!("Wildcard TE131/TE133 Card {card}"),
             ),
             Model::B410p => (
                 format!("B4/{card}/{local}"),

@@ -55,7 +55,11 @@ impl CardSpec {
             assign: Assign::Auto,
             bound: true,
             bus: None,
-            hardware_id: (model == Model::Te435).then(|| "1TE435F-0001234".to_owned()),
+            hardware_id: match model {
+                Model::Te435 => Some("1TE435F-0001234".to_owned()),
+                Model::Te133 => Some("1TE133F-0004321".to_owned()),
+                _ => None,
+            },
         }
     }
 

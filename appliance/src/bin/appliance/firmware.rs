@@ -330,16 +330,17 @@ async fn with_progress(
         .unwrap_or_default();
     let mut signals = proxy.receive_progress().await?;
     let bar = if !json && std::io::stdout().is_terminal() {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stdout());
-        bar.set_style(
-            ProgressStyle::with_template("{prefix:>20} {msg:<8} [{bar:30}] {bytes}/{total_bytes}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        bar
+        ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stdout())
     } else {
         ProgressBar::hidden()
     };
+    let style = |counts: &str| {
+        let template = format!("{{prefix:>20}} {{msg:<8}} [{{bar:30}}] {counts}");
+        ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ")
+    };
+    let mut shown_phase = String::new();
     futures::pin_mut!(call);
     let result = loop {
         tokio::select! {
@@ -349,10 +350,23 @@ async fn with_progress(
                 if args.caller != me {
                     continue;
                 }
-                bar.set_prefix(args.package.to_owned());
-                bar.set_message(args.phase.to_owned());
-                bar.set_length(args.total.max(args.done));
+                bar.set_length(args.total.max(args.done).max(1));
                 bar.set_position(args.done);
+                let phase = format!("{} {}", args.package, args.phase);
+                if phase != shown_phase {
+                    bar.set_prefix(args.package.to_owned());
+                    bar.set_message(args.phase.to_owned());
+                    // Bytes while reading and writing; files while committing;
+                    // no count while the checksums are compared.
+                    bar.set_style(style(match args.phase {
+                        appliance::firmware::phase::FETCH | appliance::firmware::phase::EXTRACT => {
+                            "{bytes}/{total_bytes}"
+                        }
+                        appliance::firmware::phase::COMMIT => "{pos}/{len} files",
+                        _ => "",
+                    }));
+                    shown_phase = phase;
+                }
             }
         }
     };

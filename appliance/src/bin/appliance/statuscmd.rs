@@ -60,6 +60,12 @@ fn print_sections(s: &StatusSections) {
     } else {
         println!("telephony    {cards}; {}", spans.join(", "));
     }
+    for tc in &t.transcoders {
+        println!(
+            "transcoder   {}: {} channels of {} (mode {})",
+            tc.location, tc.channels, tc.codecs, tc.mode
+        );
+    }
 }
 
 /// A failed apply sysconfd could not finish, in words.

@@ -170,6 +170,17 @@ pub async fn hardware(json: bool) -> CallResult {
             c.location, driver, c.id, c.spans, c.description
         );
     }
+    for t in &v.transcoders {
+        let firmware = if t.firmware_installed {
+            ""
+        } else {
+            ", firmware not installed"
+        };
+        println!(
+            "transcoder {}: {} channels of {} (mode {}{firmware})",
+            t.location, t.channels, t.codecs, t.mode
+        );
+    }
     Ok(())
 }
 
