@@ -2,11 +2,13 @@
 //! tree (see `telbox_fuzz::tree` for the input format), then what the
 //! daemon does with the result: the span list, drivers, assignment keys,
 //! channel ranges, the proposed `[telephony]` section and, when it
-//! validates, its files rendered for that hardware (which may refuse it:
-//! sysfs can contradict the catalog).
+//! validates, its files rendered for that hardware and the firmware the
+//! tree holds (which may refuse it: sysfs can contradict the catalog, and
+//! firmware can be missing).
 #![no_main]
 
 use appliance::config::Check;
+use hwmgr::firmware::{Catalog, FirmwarePresence};
 use hwmgr::{detect, propose, render, status, Root};
 use libfuzzer_sys::fuzz_target;
 use telbox_fuzz::tree;
@@ -39,7 +41,10 @@ fuzz_target!(|data: &[u8]| {
         let mut check = Check::new();
         proposed.validate(&mut check);
         if check.is_empty() {
-            let _ = render::render(&proposed, inventory);
+            let catalog = Catalog::builtin();
+            if let Ok(firmware) = FirmwarePresence::observe(&root, &catalog) {
+                let _ = render::render(&proposed, inventory, &firmware);
+            }
         }
     }
     if let Ok(spans) = &spans {
