@@ -26,6 +26,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 root=$work/root
 "$fixture" --root "$root" mixed >/dev/null
+# The TC400 is refused without its firmware: a stand-in file in its place.
+mkdir -p "$root/lib/firmware"
+echo "stand-in" > "$root/lib/firmware/dahdi-fw-tc400m.bin"
 
 # The config hwmgr renders: a box header plus the proposal for this tree.
 cat > "$work/appliance.toml" <<'TOML'
