@@ -307,6 +307,10 @@ fn install_then_remove_leaves_lib_firmware_byte_for_byte_as_before() {
     for name in ["digium-te435", "digium-oct6114-128"] {
         let out = b.ok(&["firmware", "remove", name]);
         assert!(out.contains("removed /lib/firmware/dahdi-fw-"), "{out}");
+        assert!(
+            out.contains("is needed by the Wildcard TE435/235 at pci:0000:02:00.0"),
+            "the card still needs it: {out}"
+        );
     }
     assert_eq!(b.lib_firmware(), before);
     assert!(b.records().is_empty(), "{:?}", b.records());

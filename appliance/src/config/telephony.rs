@@ -32,7 +32,8 @@ pub struct Telephony {
     /// Echo canceller for every B-channel and analog port.
     #[serde(default)]
     pub echo_canceller: EchoCanceller,
-    /// Let the hardware echo canceller detect DTMF (`vpmdtmfsupport=1`).
+    /// Let the hardware echo canceller detect DTMF (`vpmdtmfsupport=1`;
+    /// only the wct4xxp cards, TE2xx/TE4xx/TE820, have that option).
     #[serde(default)]
     pub hwec_dtmf: bool,
     /// Digital cards are daisy-chained with a sync cable (`timingcable=1`).
@@ -48,7 +49,9 @@ pub struct Telephony {
     /// Analog line settings, for the FXO/FXS driver options.
     #[serde(default)]
     pub analog: AnalogOptions,
-    /// TC400 transcoding mode.
+    /// TC400 transcoding mode (120 G.729a channels, 92 G.723.1 or 92
+    /// mixed); absent: the driver's default, mixed. A configured TC400 also
+    /// loads Asterisk's codec_dahdi (`modules-telbox.conf`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcoder_mode: Option<TranscoderMode>,
     /// Cards, matched by hardware id or PCI location.
@@ -66,7 +69,8 @@ pub struct Telephony {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EchoCanceller {
-    /// The card's module (VPM…); Asterisk just turns it on.
+    /// The card's module (VPM…); Asterisk just turns it on. Its firmware
+    /// must be installed (`appliance firmware needed` names the package).
     Hardware,
     /// DAHDI's MG2 software canceller.
     #[default]

@@ -541,3 +541,105 @@ fn now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::firmware::Catalog;
+    use crate::Root;
+    use sha2::{Digest, Sha256};
+
+    fn tar_gz(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        for (name, bytes) in members {
+            let mut h = tar::Header::new_gnu();
+            // Written raw: the builder refuses the `..` a hostile archive holds.
+            h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            h.set_size(bytes.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            tar.append(&h, *bytes).unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap()
+    }
+
+    /// A box under a temporary root with one package whose archive is in `usb/`.
+    fn setup(members: &[(&str, &[u8])]) -> (tempfile::TempDir, Firmware, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = tar_gz(members);
+        let usb = dir.path().join("usb");
+        std::fs::create_dir_all(&usb).unwrap();
+        std::fs::write(usb.join("dahdi-fw-x-1.tar.gz"), &archive).unwrap();
+        let sum: String = Sha256::digest(&archive)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let catalog = Catalog::parse(
+            &format!(
+                "[[package]]\nname = \"x\"\nversion = \"1\"\ndescription = \"x\"\n\
+                 archive = \"dahdi-fw-x-1.tar.gz\"\nurl = \"/nowhere/dahdi-fw-x-1.tar.gz\"\n\
+                 sha256 = \"{sum}\"\nfiles = [\"dahdi-fw-x.bin\"]\n"
+            ),
+            "test",
+        )
+        .unwrap();
+        let root = Root::new(dir.path().join("root"));
+        let fw = Firmware::with_catalog(&root, &dir.path().join("state"), catalog);
+        let source = usb.join("dahdi-fw-x-1.tar.gz").display().to_string();
+        (dir, fw, source)
+    }
+
+    fn install(fw: &Firmware, source: &str) -> Result<ChangeReport, FirmwareError> {
+        let req = InstallRequest {
+            source: source.to_owned(),
+            ..InstallRequest::default()
+        };
+        fw.install(&req, &mut |_| {})
+    }
+
+    #[test]
+    fn a_file_identical_before_the_install_stays_after_the_remove() {
+        let (dir, fw, source) = setup(&[("dahdi-fw-x.bin", b"firmware")]);
+        let target = dir.path().join("root/lib/firmware/dahdi-fw-x.bin");
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(&target, b"firmware").unwrap();
+        let report = install(&fw, &source).unwrap();
+        assert!(report.changes[0].written.is_empty(), "{report:?}");
+        let removed = fw.remove("x", false).unwrap();
+        assert!(removed.changes[0].removed.is_empty(), "{removed:?}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"firmware");
+    }
+
+    #[test]
+    fn the_firmware_directory_an_install_made_goes_with_the_last_package() {
+        let (dir, fw, source) = setup(&[("./dahdi-fw-x.bin", b"firmware")]);
+        let lib = dir.path().join("root/lib/firmware");
+        install(&fw, &source).unwrap();
+        assert_eq!(
+            std::fs::read(lib.join("dahdi-fw-x.bin")).unwrap(),
+            b"firmware"
+        );
+        fw.remove("x", false).unwrap();
+        assert!(!lib.exists());
+        assert!(fw.list().unwrap().packages[0].installed.is_none());
+    }
+
+    #[test]
+    fn an_archive_leaving_its_directory_or_lacking_the_file_writes_nothing() {
+        for members in [
+            &[("../dahdi-fw-x.bin", b"evil".as_slice())][..],
+            &[("dahdi-fw-y.bin", b"other".as_slice())][..],
+        ] {
+            let (dir, fw, source) = setup(members);
+            let err = install(&fw, &source).unwrap_err().to_string();
+            assert!(err.contains("nothing was installed"), "{err}");
+            let lib = dir.path().join("root/lib/firmware");
+            let left: Vec<_> = std::fs::read_dir(&lib)
+                .map(|d| d.flatten().map(|e| e.file_name()).collect())
+                .unwrap_or_default();
+            assert!(left.is_empty(), "{left:?}");
+            assert!(!dir.path().join("root/dahdi-fw-x.bin").exists());
+        }
+    }
+}

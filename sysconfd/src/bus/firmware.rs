@@ -194,10 +194,25 @@ impl FirmwareIface {
     ) -> Result<String, BusError> {
         require_admin(conn, &header, "Remove").await?;
         let _busy = self.busy.lock().await;
-        let fw = self.firmware().await?;
-        let report = tokio::task::spawn_blocking(move || fw.remove(&name, force))
-            .await
-            .map_err(|e| BusError::Firmware(e.to_string()))??;
+        let (fw, inventory, wanted) = {
+            let engine = self.shared.engine.read().await;
+            (
+                engine.firmware()?,
+                engine.hardware().ok(),
+                engine.firmware_wanted(),
+            )
+        };
+        let report = tokio::task::spawn_blocking(move || {
+            let mut report = fw.remove(&name, force)?;
+            if let Some(inventory) = inventory {
+                report
+                    .warnings
+                    .extend(still_needed(&fw, &inventory, wanted, &name));
+            }
+            Ok::<_, FirmwareError>(report)
+        })
+        .await
+        .map_err(|e| BusError::Firmware(e.to_string()))??;
         log_change("removed", &report);
         to_json(&report)
     }
@@ -236,6 +251,34 @@ impl FirmwareIface {
         done: u64,
         total: u64,
     ) -> zbus::Result<()>;
+}
+
+/// Warnings for the cards in the box that need what package `name` provided.
+fn still_needed(
+    fw: &Firmware,
+    inventory: &hwmgr::detect::Inventory,
+    wanted: hwmgr::firmware::Wanted,
+    name: &str,
+) -> Vec<String> {
+    let Ok(report) = fw.needed(inventory, "", wanted) else {
+        return Vec::new();
+    };
+    report
+        .needs
+        .iter()
+        .filter(|n| n.required && !n.present && n.package.as_deref() == Some(name))
+        .flat_map(|n| {
+            n.reasons.iter().filter_map(move |r| match r {
+                appliance::firmware::NeedReason::Card {
+                    location, card, ..
+                } => Some(format!(
+                    "{} is needed by the {card} at {location}: a plan configuring it is refused until {name} is installed again",
+                    n.file
+                )),
+                appliance::firmware::NeedReason::KernelLog { .. } => None,
+            })
+        })
+        .collect()
 }
 
 fn log_change(what: &str, report: &ChangeReport) {
