@@ -831,3 +831,63 @@ fn sysconfd_refuses_non_admins_itself_when_the_bus_lets_them_through() {
     assert!(text(&out).contains("Remove needs root"), "{}", text(&out));
     assert!(b.firmware_file("dahdi-fw-tc400m.bin").is_some());
 }
+
+/// The renderer alone, given the firmware present: a TE420 with hardware
+/// echo cancellation and DTMF detection by its VPM450M.
+#[test]
+fn dtmf_detection_by_the_te420s_canceller_renders_vpmdtmfsupport() {
+    use hwmgr::firmware::{Catalog, FirmwarePresence};
+    use hwmgr::render::{self, RenderError};
+    let dir = tempfile::tempdir().unwrap();
+    Fixture::te420().build(dir.path()).unwrap();
+    let inventory = hwmgr::detect::scan(&hwmgr::Root::new(dir.path())).unwrap();
+    let text = format!(
+        "{ONE_VOIP_LINK}\n[telephony]\necho_canceller = \"hardware\"\nhwec_dtmf = true\n\n\
+         [[telephony.card]]\nlocation = \"pci:0000:02:00.0\"\nfirst_span = 1\n\n\
+         [[telephony.span]]\nspan = 1\nline = \"e1\"\nfirst_channel = 1\nrole = \"provider\"\ncontext = \"from-extern\"\n"
+    );
+    let config = appliance::config::load(&text, "te420.toml").unwrap_or_else(|r| panic!("{r}"));
+    let catalog = Catalog::builtin();
+
+    let none = FirmwarePresence::new(Vec::<String>::new(), &catalog);
+    let Err(RenderError::MissingFirmware(missing)) =
+        render::render(&config.telephony, &inventory, &none)
+    else {
+        panic!("rendered without the canceller's firmware");
+    };
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert_eq!(missing[0].file, "dahdi-fw-oct6114-128.bin");
+    assert_eq!(missing[0].package.as_deref(), Some("digium-oct6114-128"));
+
+    let present = FirmwarePresence::new(["dahdi-fw-oct6114-128.bin"], &catalog);
+    let files = render::render(&config.telephony, &inventory, &present).unwrap();
+    let file = |path: &str| {
+        files
+            .iter()
+            .find(|f| f.path == Path::new(path))
+            .map(|f| f.contents.clone())
+            .unwrap_or_else(|| panic!("{path} not rendered"))
+    };
+    let modprobe = file(render::MODPROBE_CONF);
+    assert!(
+        modprobe
+            .lines()
+            .any(|l| l == "options wct4xxp vpmsupport=1 vpmdtmfsupport=1"),
+        "{modprobe}"
+    );
+    assert!(file(render::CHAN_DAHDI_TELBOX)
+        .lines()
+        .any(|l| l == "echocancel = yes"));
+    assert!(file(render::MODULES_TELBOX)
+        .lines()
+        .any(|l| l == "noload => codec_dahdi.so"));
+    let system = file(render::SYSTEM_CONF);
+    assert!(
+        system.lines().any(|l| l == "echocanceller=hwec,1-15,17-31"),
+        "{system}"
+    );
+    if telbox_tests::dahdi_cfg::can_run() {
+        telbox_tests::dahdi_cfg::check(&system)
+            .unwrap_or_else(|e| panic!("dahdi_cfg rejects\n{system}\n{e}"));
+    }
+}
