@@ -236,6 +236,17 @@ pub fn appliance(bus_address: &str, args: &[&str]) -> Output {
         .expect("run appliance")
 }
 
+/// A scratch directory other users may enter (mode 0755), for a box's root
+/// and the files the tests hand to the CLI as another user.
+pub fn scratch_dir(prefix: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("scratch dir");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod scratch");
+    dir
+}
+
 /// A world-readable copy of `text` for other users to pass to the CLI.
 pub fn shared_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use telbox_tests::bins::{bin, require_root};
 use telbox_tests::bus::{PrivateBus, ALLOW_ALL_POLICY};
-use telbox_tests::daemon::{shared_file, snapshot, text, Sysconfd};
+use telbox_tests::daemon::{scratch_dir, shared_file, snapshot, text, Sysconfd};
 
 const BASE: &str = r#"
 [system]
@@ -64,16 +64,7 @@ impl TestBox {
 }
 
 fn scratch() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("telbox-core")
-        .tempdir()
-        .unwrap();
-    fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    dir
+    scratch_dir("telbox-core")
 }
 
 fn history(d: &Sysconfd) -> Vec<serde_json::Value> {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use telbox_tests::bins::{bin, require_root};
 use telbox_tests::bus::PrivateBus;
-use telbox_tests::daemon::{shared_file, snapshot, text, Sysconfd, DEFAULT_LINKS};
+use telbox_tests::daemon::{scratch_dir, shared_file, snapshot, text, Sysconfd, DEFAULT_LINKS};
 
 const OLD: &str = r#"
 [system]
@@ -110,15 +110,7 @@ impl FaultBox {
     fn start(separate_state: bool, env: &[(&str, &str)]) -> FaultBox {
         require_root("mounting a tmpfs");
         let bus = PrivateBus::with_project_policy();
-        let dir = tempfile::Builder::new()
-            .prefix("telbox-faults")
-            .tempdir()
-            .unwrap();
-        fs::set_permissions(
-            dir.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
+        let dir = scratch_dir("telbox-faults");
         let root = dir.path().join("root");
         let root_mount = Tmpfs::mount(&root, "16m");
         let state_mount = separate_state.then(|| Tmpfs::mount(&root.join("var/lib/telbox"), "16m"));
@@ -572,15 +564,7 @@ fn an_apply_over_a_journal_left_at_the_commit_finishes_it_instead_of_saying_noth
 fn a_host_name_file_and_a_route_changed_behind_sysconfds_back_are_repaired_by_the_same_file() {
     require_root("sysconfd integration");
     let bus = PrivateBus::with_project_policy();
-    let dir = tempfile::Builder::new()
-        .prefix("telbox-faults")
-        .tempdir()
-        .unwrap();
-    fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let dir = scratch_dir("telbox-faults");
     let root = dir.path().join("root");
     let d = Sysconfd::start(&bus, &root, &[]);
     let config = format!(

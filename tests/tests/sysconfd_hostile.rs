@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use telbox_tests::bins::{bin, require_root};
 use telbox_tests::bus::PrivateBus;
-use telbox_tests::daemon::{shared_file, text, Sysconfd, ONE_VOIP_LINK};
+use telbox_tests::daemon::{scratch_dir, shared_file, text, Sysconfd, ONE_VOIP_LINK};
 
 /// The largest reply sysconfd may send (`docs/dbus.md`).
 const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
@@ -26,15 +26,7 @@ struct Box {
 fn start() -> Box {
     require_root("the hostile-input tests");
     let bus = PrivateBus::with_project_policy();
-    let dir = tempfile::Builder::new()
-        .prefix("telbox-hostile")
-        .tempdir()
-        .unwrap();
-    fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let dir = scratch_dir("telbox-hostile");
     let d = Sysconfd::start(&bus, &dir.path().join("root"), &[]);
     Box { d, dir, bus }
 }
