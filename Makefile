@@ -74,7 +74,7 @@ fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) CARGO=$(CARGO) ./fuzz/run.sh
 
 docs:
-	$(CARGO) run -q -p appliance -- config reference > docs/config.md
+	$(CARGO) run -q -p appliance-cli -- config reference > docs/config.md
 
 fmt:
 	$(CARGO) fmt --all

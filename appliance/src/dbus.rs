@@ -1,5 +1,6 @@
 //! The D-Bus contract between sysconfd and its clients: names, the shapes
-//! of the JSON documents some methods return, and client proxies.
+//! of the JSON documents some methods return (the client proxies are
+//! `telbox-client`'s).
 //!
 //! Every interface lives at [`OBJECT_PATH`] on the bus name [`BUS_NAME`];
 //! `docs/dbus.md` describes each method.
@@ -115,72 +116,4 @@ pub struct StatusReport {
     /// The daemons and the telephony hardware.
     #[serde(default)]
     pub sections: StatusSections,
-}
-
-/// Client side of `org.telbox.Sysconfd1.Config`.
-#[zbus::proxy(
-    interface = "org.telbox.Sysconfd1.Config",
-    default_service = "org.telbox.Sysconfd1",
-    default_path = "/org/telbox/Sysconfd1"
-)]
-pub trait Config {
-    /// Returns (valid, JSON array of problems).
-    fn validate(&self, toml: &str) -> zbus::Result<(bool, String)>;
-    /// Returns (human-readable plan, JSON [`PlanReport`]). `session_address`
-    /// is the box's address a remote session arrives on, "" for none.
-    fn plan(&self, toml: &str, session_address: &str) -> zbus::Result<(String, String)>;
-    /// Returns the generation now in force. `base_generation` 0 means "the first apply".
-    fn apply(&self, toml: &str, base_generation: u64, confirm_timeout_s: u32) -> zbus::Result<u64>;
-    fn confirm(&self, generation: u64) -> zbus::Result<()>;
-    fn rollback(&self, generation: u64) -> zbus::Result<u64>;
-    /// The configuration in force, secrets redacted.
-    fn get(&self) -> zbus::Result<String>;
-    /// JSON [`HistoryPage`]: at most `limit` generations (0: the default page),
-    /// newest first, skipping the `offset` newest.
-    fn history(&self, offset: u32, limit: u32) -> zbus::Result<String>;
-    /// Every line of generation `generation`'s plan.
-    fn generation_plan(&self, generation: u64) -> zbus::Result<Vec<String>>;
-    #[zbus(property)]
-    fn current_generation(&self) -> zbus::Result<u64>;
-    /// The generation waiting for a confirm, 0 when none.
-    #[zbus(property)]
-    fn pending_confirmation(&self) -> zbus::Result<u64>;
-}
-
-/// Client side of `org.telbox.Sysconfd1.Wizard`.
-#[zbus::proxy(
-    interface = "org.telbox.Sysconfd1.Wizard",
-    default_service = "org.telbox.Sysconfd1",
-    default_path = "/org/telbox/Sysconfd1"
-)]
-pub trait Wizard {
-    /// JSON: network interfaces (name, MAC, link state, addresses) and detected cards.
-    fn discover(&self) -> zbus::Result<String>;
-    /// Applies the first-boot settings once; refused afterwards.
-    fn complete(&self, toml: &str) -> zbus::Result<u64>;
-    #[zbus(property)]
-    fn completed(&self) -> zbus::Result<bool>;
-}
-
-/// Client side of `org.telbox.Sysconfd1.Status`.
-#[zbus::proxy(
-    interface = "org.telbox.Sysconfd1.Status",
-    default_service = "org.telbox.Sysconfd1",
-    default_path = "/org/telbox/Sysconfd1"
-)]
-pub trait Status {
-    /// JSON [`StatusReport`].
-    fn status(&self) -> zbus::Result<String>;
-    /// JSON: links, addresses, routes, roles, and what differs from the configuration.
-    fn network(&self) -> zbus::Result<String>;
-    /// JSON array of DHCP leases.
-    fn leases(&self) -> zbus::Result<String>;
-    /// JSON: chronyd's tracking and sources.
-    fn ntp(&self) -> zbus::Result<String>;
-    /// JSON: the telephony cards found.
-    fn hardware(&self) -> zbus::Result<String>;
-    /// JSON: every span's alarms, counters and channels.
-    fn spans(&self) -> zbus::Result<String>;
-    /// TOML: a [telephony] section for the hardware found.
-    fn propose(&self) -> zbus::Result<String>;
 }

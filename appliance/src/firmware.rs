@@ -1,5 +1,5 @@
 //! The firmware part of the D-Bus contract: `org.telbox.Sysconfd1.Firmware`,
-//! the JSON documents its methods return, and its client proxy.
+//! the JSON documents its methods return (its client proxy is `telbox-client`'s).
 //!
 //! sysconfd owns `/lib/firmware`: it installs the vendor firmware packages
 //! (`dahdi-fw-*.bin` files in a `.tar.gz`), records what it wrote with
@@ -216,46 +216,4 @@ pub mod phase {
     pub const EXTRACT: &str = "extract";
     /// Files moved into place and recorded.
     pub const COMMIT: &str = "commit";
-}
-
-/// Client side of `org.telbox.Sysconfd1.Firmware`.
-#[zbus::proxy(
-    interface = "org.telbox.Sysconfd1.Firmware",
-    default_service = "org.telbox.Sysconfd1",
-    default_path = "/org/telbox/Sysconfd1"
-)]
-pub trait Firmware {
-    /// JSON [`FirmwareList`].
-    fn list(&self) -> zbus::Result<String>;
-    /// JSON [`NeededReport`]: from the cards present, the kernel log sysconfd
-    /// reads, and `kernel_log` (text the caller passes; may be empty).
-    fn needed(&self, kernel_log: &str) -> zbus::Result<String>;
-    /// JSON [`ChangeReport`]. `source`: a package name, a file, a directory
-    /// or an http(s) URL; `package` names the package when the source's
-    /// file name does not; `sha256` pins the archive's checksum; `force`
-    /// replaces files changed by hand or not installed by telbox.
-    fn install(
-        &self,
-        source: &str,
-        package: &str,
-        sha256: &str,
-        force: bool,
-    ) -> zbus::Result<String>;
-    /// JSON [`ChangeReport`]; refused when a file was changed by hand, unless `force`.
-    fn remove(&self, name: &str, force: bool) -> zbus::Result<String>;
-    /// JSON [`ChangeReport`]: every installed package whose catalog version
-    /// differs, fetched from `source` (a directory or URL prefix; empty: the catalog's URLs).
-    fn upgrade(&self, source: &str, force: bool) -> zbus::Result<String>;
-    /// Progress of the caller's `Install` or `Upgrade`: `caller` is the
-    /// caller's unique bus name, `phase` one of [`phase`], `done` of `total`
-    /// (bytes; `total` 0 when unknown).
-    #[zbus(signal)]
-    fn progress(
-        &self,
-        caller: &str,
-        package: &str,
-        phase: &str,
-        done: u64,
-        total: u64,
-    ) -> zbus::Result<()>;
 }

@@ -96,8 +96,8 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    appliance::docs::write_if_asked::<Cli>("1");
-    appliance::quiet_on_closed_pipe();
+    telbox_program::docs::write_if_asked::<Cli>("1");
+    telbox_program::quiet_on_closed_pipe();
     let cli = Cli::parse();
     let root = Root::new(&cli.root);
     match cli.command {

@@ -102,7 +102,7 @@ fn default_services(daemon: bool) -> ServicesMode {
 }
 
 fn main() -> ExitCode {
-    appliance::docs::write_if_asked::<Cli>("8");
+    telbox_program::docs::write_if_asked::<Cli>("8");
     sysconfd::logging::init();
     let cli = Cli::parse();
     let runtime = match cli.command {
@@ -124,7 +124,7 @@ fn main() -> ExitCode {
                 Some(Command::Plan { config, json }) => {
                     // Only this one prints a listing; the daemon keeps
                     // SIGPIPE ignored, so a peer closing a socket cannot end it.
-                    appliance::quiet_on_closed_pipe();
+                    telbox_program::quiet_on_closed_pipe();
                     plan_once(cli.place.options(false), config, json).await
                 }
                 Some(Command::Recover) => recover_once(cli.place.options(false)).await,

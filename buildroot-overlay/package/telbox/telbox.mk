@@ -18,7 +18,7 @@ TELBOX_BINARIES_BIN = appliance hwmgr
 TELBOX_BINARIES_SBIN = sysconfd
 TELBOX_DOCS = docs/config.md docs/dbus.md buildroot-overlay/README.md
 
-TELBOX_CARGO_BUILD_OPTS = -p appliance -p hwmgr -p sysconfd --bins
+TELBOX_CARGO_BUILD_OPTS = -p appliance-cli -p hwmgr -p sysconfd --bins
 TELBOX_PROFILE = $(if $(BR2_ENABLE_DEBUG),debug,release)
 TELBOX_BIN_DIR = $(@D)/target/$(RUSTC_TARGET_NAME)/$(TELBOX_PROFILE)
 

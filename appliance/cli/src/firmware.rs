@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use appliance::firmware::{
-    ChangeReport, FileState, FirmwareList, FirmwareProxy, NeedReason, NeededReport, PackageChange,
+    ChangeReport, FileState, FirmwareList, NeedReason, NeededReport, PackageChange,
 };
 use clap::Subcommand;
 use futures::StreamExt;
@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::bus::{self, CallError, CallResult};
 use crate::views::print_json;
+use telbox_client::FirmwareProxy;
 
 #[derive(Subcommand)]
 pub enum FirmwareCommand {

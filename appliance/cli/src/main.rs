@@ -196,8 +196,8 @@ enum WizardCommand {
 }
 
 fn main() -> ExitCode {
-    appliance::docs::write_if_asked::<Cli>("1");
-    appliance::quiet_on_closed_pipe();
+    telbox_program::docs::write_if_asked::<Cli>("1");
+    telbox_program::quiet_on_closed_pipe();
     match Cli::parse().command {
         Command::Config(ConfigCommand::Validate(args)) => validate::run(&args),
         Command::Config(ConfigCommand::Reference) => {

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use appliance::dbus::{ConfigProxy, StatusProxy, WizardProxy};
+use telbox_client::{ConfigProxy, StatusProxy, WizardProxy};
 
 /// A failed call, printed as `appliance: NAME: message`.
 pub struct CallError(pub String);

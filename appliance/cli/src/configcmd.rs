@@ -38,7 +38,7 @@ fn session_address() -> Option<String> {
 
 /// From a remote session, network changes default to commit-confirmed.
 async fn remote_confirm_default(
-    proxy: &appliance::dbus::ConfigProxy<'_>,
+    proxy: &telbox_client::ConfigProxy<'_>,
     text: &str,
     asked: u32,
 ) -> Result<u32, CallError> {

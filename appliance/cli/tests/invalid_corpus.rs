@@ -20,7 +20,9 @@ fn appliance(args: &[&str]) -> Output {
 }
 
 fn repo_dir(sub: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(sub)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(sub)
 }
 
 fn toml_files(dir: &Path) -> Vec<PathBuf> {
