@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v hyperfine >/dev/null || { apt-get install -y -q hyperfine >/dev/null 2>&1 || true; }
 echo "== network: 50 links (address, MTU, route) and a no-op re-apply"
-NET_APPLY=${NET_APPLY:-} ./tests/bench/network.sh
+./tests/bench/network.sh
 echo
 echo "== DAHDI: scan + config generation on the mixed fixture"
 ./tests/bench/dahdi.sh

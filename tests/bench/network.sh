@@ -3,14 +3,16 @@
 # route, applied in a fresh network namespace by
 #   (a) `sysconfd apply --once` on a fresh root: validate, plan, journal,
 #       netlink, the generated files, verify, record the generation;
-#   (b) telbox's netlink engine alone (the net-apply helper: observe, plan,
-#       apply, verify);
+#   (b) `appliance config apply` over D-Bus to a sysconfd already running in
+#       the namespace (on a private bus with the telbox policy): the path
+#       admins and the wizard use;
 #   (c) `ip -batch` with the same changes written out by hand;
 #   (d) ifupdown's `ifup -a` on the equivalent interfaces file (--no-scripts:
 #       no if-up.d hooks, which only makes ifupdown faster);
-# plus a no-op re-apply by both telbox commands on a namespace configured a
+# plus a no-op re-apply by both telbox paths on a namespace configured a
 # second earlier (when IPv6 autoconfiguration on the new links no longer
-# holds the kernel's rtnl lock).
+# holds the kernel's rtnl lock), and where the time of (a) goes, from the
+# engine's own phase clock (SYSCONFD_LOG=debug).
 # Every command runs under `ip netns exec`, so each pays the same entry cost,
 # shown on its own line. hyperfine times each command without a shell
 # (-N) and re-creates the namespace before every run (--prepare); the
@@ -23,19 +25,30 @@ LINKS=${LINKS:-50}
 RUNS=${RUNS:-15}
 ROUNDS=${ROUNDS:-3}
 TARGET=${CARGO_TARGET_DIR:-target}
-NET_APPLY=${NET_APPLY:-$TARGET/release/net-apply}
 SYSCONFD=${SYSCONFD:-$TARGET/release/sysconfd}
+APPLIANCE=${APPLIANCE:-$TARGET/release/appliance}
 
 [ "$(id -u)" = 0 ] || { echo "network.sh: needs root (network namespaces)" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "network.sh: needs hyperfine (make deps installs it)" >&2; exit 1; }
-[ -x "$NET_APPLY" ] || cargo build -q --release -p telbox-tests --bin net-apply
 [ -x "$SYSCONFD" ] || cargo build -q --release -p sysconfd --bin sysconfd
+[ -x "$APPLIANCE" ] || cargo build -q --release -p appliance-cli --bin appliance
 
 WORK=$(mktemp -d)
 NS="telbox-bench-$$"
+BUS_PID=
 cleanup() {
+    stop_daemon
+    [ -n "$BUS_PID" ] && kill "$BUS_PID" 2>/dev/null
     ip netns del "$NS" 2>/dev/null || true
     rm -rf "$WORK"
+}
+# Stops the sysconfd daemon a --prepare started, and waits until it is gone.
+stop_daemon() {
+    local pid
+    pid=$(cat "$WORK/sysconfd.pid" 2>/dev/null) || return 0
+    kill "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+    rm -f "$WORK/sysconfd.pid"
 }
 trap cleanup EXIT
 
@@ -70,6 +83,19 @@ write_inputs() {
         echo "ip netns add $NS && ip -n $NS -batch $WORK/links.batch"
     } >"$WORK/fresh.sh"
     chmod +x "$WORK/fresh.sh"
+    # The same, then sysconfd started as the daemon in the new namespace over
+    # a new root, ready when it answers on the bus.
+    {
+        echo '#!/bin/bash'
+        declare -f stop_daemon
+        echo "WORK=$WORK"
+        echo 'stop_daemon'
+        echo "$WORK/fresh.sh || exit 1"
+        echo "setsid ip netns exec $NS $SYSCONFD --root $WORK/root --services none >$WORK/sysconfd.log 2>&1 </dev/null & echo \$! >$WORK/sysconfd.pid"
+        echo "for _ in \$(seq 500); do $APPLIANCE status >/dev/null 2>&1 && exit 0; sleep 0.01; done"
+        echo "echo 'sysconfd did not answer on the bus' >&2; cat $WORK/sysconfd.log >&2; exit 1"
+    } >"$WORK/daemon.sh"
+    chmod +x "$WORK/daemon.sh"
     for ((i = 0; i < LINKS; i++)); do
         echo "link add v$i type veth peer name p$i"
         echo "link set p$i up"
@@ -109,7 +135,30 @@ settle() {
 }
 
 SYSCONFD_APPLY="ip netns exec $NS $SYSCONFD --root $WORK/root --services none apply --once --config $WORK/appliance.toml"
+DBUS_APPLY="ip netns exec $NS $APPLIANCE config apply $WORK/appliance.toml"
 write_inputs
+
+# A private system bus with the telbox policy, for the D-Bus path.
+mkdir -p "$WORK/bus/system.d"
+cp buildroot-overlay/rootfs/usr/share/dbus-1/system.d/org.telbox.Sysconfd1.conf "$WORK/bus/system.d/"
+sed -e "s#@SOCKET@#$WORK/bus/socket#" -e "s#@POLICY@#$WORK/bus/system.d#" tests/demo/bus.conf.in >"$WORK/bus/bus.conf"
+dbus-daemon --config-file="$WORK/bus/bus.conf" --nofork --nopidfile 2>"$WORK/bus/log" &
+BUS_PID=$!
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$WORK/bus/socket"
+for _ in $(seq 100); do [ -S "$WORK/bus/socket" ] && break; sleep 0.05; done
+
+# phases: one `sysconfd apply --once` on a fresh namespace with the engine's
+# phase clock on; each phase's microseconds go to phase-NAME.us.
+PHASES=("validate and render" plan journal run verify commit)
+phases() {
+    "$WORK/fresh.sh"
+    SYSCONFD_LOG=debug $SYSCONFD_APPLY 2>&1 | sed 's/\x1b\[[0-9;]*m//g' |
+        sed -n 's/.*apply phase done phase="\([^"]*\)" us=\([0-9]*\).*/\1\t\2/p' >"$WORK/phases.tsv"
+    local p
+    for p in "${PHASES[@]}"; do
+        awk -F'\t' -v p="$p" '$1 == p { print $2 }' "$WORK/phases.tsv" >>"$WORK/phase-${p// /_}.us"
+    done
+}
 
 # One round times each method in turn; the table takes the median over
 # ROUNDS rounds, so that a slow spell of the machine falls on every method
@@ -122,24 +171,27 @@ round() {
     grep -q "nothing to do" <<<"$OUT" || { echo "network.sh: sysconfd re-apply planned changes: $OUT" >&2; exit 1; }
     time_ms sysconfd_noop "" "$SYSCONFD_APPLY"
 
-    time_ms telbox "$WORK/fresh.sh" "ip netns exec $NS $NET_APPLY $WORK/appliance.toml"
-    check_applied telbox
+    for ((p = 0; p < RUNS; p++)); do phases; done
+    check_applied "sysconfd apply --once (phases)"
+
+    time_ms dbus "$WORK/daemon.sh" "$DBUS_APPLY"
+    check_applied "appliance config apply"
     sleep 1
-    ip netns exec "$NS" "$NET_APPLY" "$WORK/appliance.toml" >"$WORK/noop.json"
-    grep -q '"plan":\[\]' "$WORK/noop.json" || { echo "network.sh: re-apply planned changes" >&2; exit 1; }
-    time_ms telbox_noop "" "ip netns exec $NS $NET_APPLY $WORK/appliance.toml"
+    OUT=$($DBUS_APPLY 2>&1)
+    grep -q "nothing to do" <<<"$OUT" || { echo "network.sh: appliance config re-apply planned changes: $OUT" >&2; exit 1; }
+    time_ms dbus_noop "" "$DBUS_APPLY"
+    stop_daemon
     time_ms entry "" "ip netns exec $NS true"
 
     time_ms ip "$WORK/fresh.sh" "ip netns exec $NS ip -batch $WORK/ip.batch"
     check_applied "ip -batch"
 }
 for ((r = 0; r < ROUNDS; r++)); do round; done
-noop_inside=$(sed -n 's/.*"applied_us":\([0-9]*\).*/\1/p' "$WORK/noop.json")
 
 # ifupdown, thirty times slower, is timed in one round of its own.
 time_ms ifupdown "$WORK/fresh.sh" "ip netns exec $NS ifup -a --no-scripts -i $WORK/interfaces --state-dir $WORK/ifstate"
 check_applied ifupdown
-settle sysconfd sysconfd_noop telbox telbox_noop entry ip ifupdown
+settle sysconfd sysconfd_noop dbus dbus_noop entry ip ifupdown
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 row() { printf '  %-36s %10s %14s\n' "$1" "${MS[$2]}" "$(ratio "${MS[$2]}" "${MS[ip]}")"; }
@@ -147,13 +199,17 @@ row() { printf '  %-36s %10s %14s\n' "$1" "${MS[$2]}" "$(ratio "${MS[$2]}" "${MS
 echo "network apply: $LINKS veth links, each address + MTU + route; median of $ROUNDS rounds of $RUNS runs (hyperfine), fresh namespace each"
 printf '  %-36s %10s %14s\n' "method" "time (ms)" "vs ip -batch"
 row "sysconfd apply --once (all of it)" sysconfd
-row "telbox netlink engine alone" telbox
+row "appliance config apply (D-Bus)" dbus
 row "ip -batch" ip
 row "ifupdown ifup -a --no-scripts" ifupdown
-row "sysconfd no-op re-apply" sysconfd_noop
-row "telbox engine no-op re-apply" telbox_noop
+row "sysconfd apply --once no-op" sysconfd_noop
+row "appliance config apply no-op" dbus_noop
 printf '  %-36s %10s\n' "(ip netns exec true: entry cost)" "${MS[entry]}"
-echo "  ifupdown / sysconfd: $(ratio "${MS[ifupdown]}" "${MS[sysconfd]}"); ifupdown / telbox engine: $(ratio "${MS[ifupdown]}" "${MS[telbox]}") (ifupdown: one round)"
-echo "  sysconfd apply --once also validates, records the generation (SQLite), journals, writes the"
-echo "  config and host files, checks chrony.conf with chronyd -p and verifies by reading the kernel back"
-echo "  engine no-op inside the process (netlink connect, dumps, plan): $(awk -v us="$noop_inside" 'BEGIN { printf "%.1f", us / 1000 }') ms, empty plan"
+echo "  ifupdown / sysconfd: $(ratio "${MS[ifupdown]}" "${MS[sysconfd]}"); ifupdown / appliance config apply: $(ratio "${MS[ifupdown]}" "${MS[dbus]}") (ifupdown: one round)"
+echo "  inside sysconfd apply --once, by the engine's phase clock (median of $((ROUNDS * RUNS)) runs, ms):"
+line="   "
+for p in "${PHASES[@]}"; do
+    line+=" $p $(sort -n "$WORK/phase-${p// /_}.us" | awk '{ v[NR] = $1 } END { printf "%.2f", (NR ? v[int((NR + 1) / 2)] : 0) / 1000 }');"
+done
+echo "${line%;}"
+echo "  (run = the netlink changes, the files and chronyd -p; verify = the network read back; commit = the generation recorded)"

@@ -1,15 +1,16 @@
 //! The network domain against a real kernel, in throw-away network
-//! namespaces with veth pairs. Each test applies an appliance.toml with the
-//! `net-apply` helper (observe, plan, apply, verify, as sysconfd does) and
-//! reads the result back with iproute2, an independent witness.
+//! namespaces with veth pairs. Each test applies an appliance.toml with
+//! sysconfd itself (`sysconfd plan`, then `sysconfd apply --once` over a
+//! scratch root) and reads the result back with iproute2, an independent
+//! witness.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
+use telbox_tests::bins::bin;
 use telbox_tests::netns::{is_up, run, Netns};
-
-const NET_APPLY: &str = env!("CARGO_BIN_EXE_net-apply");
 
 const SYSTEM: &str = "[system]\nhostname = \"pbx\"\ndomain = \"example.com\"\n";
 
@@ -36,35 +37,74 @@ destination = "10.20.0.0/16"
 via = "10.10.0.254"
 "#;
 
+/// A namespace and the scratch root sysconfd keeps its files and generations under.
+struct Box {
+    ns: Netns,
+    root: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Box {
+    type Target = Netns;
+    fn deref(&self) -> &Netns {
+        &self.ns
+    }
+}
+
 fn config_file(body: &str) -> tempfile::NamedTempFile {
     let mut f = tempfile::NamedTempFile::new().expect("temp config");
     write!(f, "{SYSTEM}{body}").expect("write config");
     f
 }
 
-/// Applies `body` inside `ns`; returns net-apply's report, whose verify must be clean.
-fn apply(ns: &Netns, body: &str) -> Value {
-    let file = config_file(body);
-    let out = run(ns.command(NET_APPLY).arg(file.path()));
-    let report: Value = serde_json::from_str(&out).expect("net-apply prints JSON");
-    assert_eq!(
-        report["verify"], "ok",
-        "re-observed system must plan empty: {report:#}"
-    );
-    report
+/// `sysconfd --root ROOT --services none ARGS…` inside `ns`.
+fn sysconfd(ns: &Netns, root: &Path, args: &[&str]) -> Command {
+    let mut cmd = ns.command(bin("sysconfd"));
+    cmd.arg("--root")
+        .arg(root)
+        .args(["--services", "none"])
+        .args(args);
+    cmd
 }
 
-fn plan_lines(report: &Value) -> Vec<String> {
-    report["plan"]
+/// The network lines of what sysconfd would do for `file`.
+fn network_plan(bx: &Box, file: &Path) -> Vec<String> {
+    let path = file.to_str().unwrap();
+    let out = run(&mut sysconfd(
+        &bx.ns,
+        bx.root.path(),
+        &["plan", "--json", "--config", path],
+    ));
+    let plan: Value = serde_json::from_str(&out).expect("sysconfd plan --json prints JSON");
+    plan["actions"]
         .as_array()
-        .expect("plan")
+        .expect("actions")
         .iter()
-        .map(|l| l.as_str().unwrap().to_owned())
+        .filter(|a| a["kind"] == "network")
+        .map(|a| a["summary"].as_str().unwrap().to_owned())
         .collect()
 }
 
+/// Applies `body` inside the box; returns the network lines of its plan.
+/// Afterwards the re-observed network must plan nothing.
+fn apply(bx: &Box, body: &str) -> Vec<String> {
+    let file = config_file(body);
+    let planned = network_plan(bx, file.path());
+    let path = file.path().to_str().unwrap();
+    run(&mut sysconfd(
+        &bx.ns,
+        bx.root.path(),
+        &["apply", "--once", "--config", path],
+    ));
+    let left = network_plan(bx, file.path());
+    assert!(
+        left.is_empty(),
+        "re-observed system must plan empty: {left:#?}"
+    );
+    planned
+}
+
 /// Three veth pairs v0–v0p, v1–v1p, v2–v2p; peers up; v2 up, as the config must take it down.
-fn three_links() -> Netns {
+fn three_links() -> Box {
     let ns = Netns::create();
     for i in 0..3 {
         ns.veth(&format!("v{i}"), &format!("v{i}p"));
@@ -72,7 +112,8 @@ fn three_links() -> Netns {
     }
     ns.ip(&["link", "set", "v2", "up"]);
     ns.ip(&["addr", "add", "10.12.0.2/24", "dev", "v2"]);
-    ns
+    let root = telbox_tests::daemon::scratch_dir("network");
+    Box { ns, root }
 }
 
 /// `ip route` lines, as text, for readable assertions.
@@ -102,7 +143,7 @@ fn addresses_mtu_link_state_and_routes_are_applied() {
     let ns = three_links();
     let report = apply(&ns, BASE);
     assert_eq!(
-        plan_lines(&report),
+        report,
         [
             "set v0 mtu 1500 -> 9000",
             "set v1 mtu 1500 -> 1400",
@@ -141,7 +182,7 @@ fn a_second_apply_plans_nothing_and_changes_nothing() {
     apply(&ns, BASE);
     let before = snapshot(&ns);
     let again = apply(&ns, BASE);
-    assert_eq!(plan_lines(&again), Vec::<String>::new());
+    assert_eq!(again, Vec::<String>::new());
     assert_eq!(snapshot(&ns), before);
 }
 
@@ -195,7 +236,7 @@ fn routes_dropped_from_the_config_are_withdrawn() {
     let no_gateway = no_route.replace("gateway = \"10.10.0.1\"\n", "");
     let report = apply(&ns, &no_gateway);
     assert_eq!(
-        plan_lines(&report),
+        report,
         [
             "remove route default via 10.10.0.1 dev v0 proto telbox",
             "remove route 10.20.0.0/16 via 10.10.0.254 dev v0 proto telbox",
@@ -213,7 +254,7 @@ fn addresses_dropped_from_the_config_are_removed() {
     let moved = BASE.replace("10.11.0.2/24", "10.11.0.5/24");
     let report = apply(&ns, &moved);
     assert_eq!(
-        plan_lines(&report),
+        report,
         [
             "remove address 10.10.0.77/24 from v0",
             "remove address 10.11.0.2/24 from v1",
@@ -246,17 +287,27 @@ fn moving_the_gateway_link_address_brings_its_routes_back() {
     assert!(r.iter().all(|l| !l.contains("10.10.0.")), "{r:#?}");
 }
 
+/// The network as sysconfd's own netlink observe sees it from inside `ns`.
+fn observe(ns: &Netns) -> Value {
+    let state = ns.run(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let nl = sysconfd::network::Netlink::connect().expect("netlink");
+            nl.observe().await.expect("observe")
+        })
+    });
+    serde_json::to_value(state).unwrap()
+}
+
 #[test]
 fn observe_agrees_with_iproute2() {
     let ns = three_links();
     apply(&ns, BASE);
     ns.ip(&["link", "set", "v1p", "alias", "set by hand"]);
-    let file = config_file(BASE);
-    let state: Value = serde_json::from_str(&run(ns
-        .command(NET_APPLY)
-        .arg("--observe")
-        .arg(file.path())))
-    .unwrap();
+    let state = observe(&ns);
     let ip_links = ns.ip_json(&["link"]);
     for l in ip_links.as_array().unwrap() {
         let ours = state["links"]
@@ -310,32 +361,28 @@ fn observe_agrees_with_iproute2() {
 fn host_identity_is_written_under_the_root_and_set_in_a_uts_namespace() {
     telbox_tests::bins::require_root("a UTS namespace");
     let outside = nix::unistd::gethostname().unwrap();
-    let root = tempfile::tempdir().unwrap();
     let body =
         format!("{BASE}\n[dns]\nnameservers = [\"10.10.0.1\"]\nsearch = [\"example.com\"]\n");
     let file = config_file(&body);
-    let ns = three_links();
-    let mut cmd = Command::new("unshare");
-    cmd.args([
-        "--uts",
-        "ip",
-        "netns",
-        "exec",
-        ns.name(),
-        NET_APPLY,
-        "--host",
-        "--root",
-    ])
-    .arg(root.path())
-    .arg(file.path());
-    let report: Value = serde_json::from_str(&run(&mut cmd)).unwrap();
-    assert_eq!(report["host"]["hostname"], "pbx", "{report:#}");
+    let bx = three_links();
+    let root = bx.root.path();
+    // sysconfd sets the host name of the UTS namespace it runs in; `hostname`
+    // then reads it back from inside that namespace, before it goes away.
+    let apply = format!(
+        "ip netns exec {} {} --root {} --services none --set-hostname true apply --once --config {} >/dev/null && hostname",
+        bx.name(),
+        bin("sysconfd").display(),
+        root.display(),
+        file.path().display()
+    );
+    let inside = run(Command::new("unshare").args(["--uts", "sh", "-c", &apply]));
+    assert_eq!(inside.trim(), "pbx");
     assert_eq!(
         nix::unistd::gethostname().unwrap(),
         outside,
         "the test's own host name is untouched"
     );
-    let read = |p: &str| std::fs::read_to_string(root.path().join(p)).unwrap();
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
     assert_eq!(read("etc/hostname"), "pbx\n");
     assert!(
         read("etc/hosts").contains("\n10.10.0.2\tpbx.example.com\tpbx\n"),
