@@ -1,4 +1,4 @@
-//! The root prefix every system path goes through.
+//! The root prefix every system path goes through, for the whole workspace.
 //!
 //! In production the root is `/`; tests, the demo and the benchmarks point it
 //! at a directory holding a fake `sys/` and `proc/` tree, the same way
@@ -21,6 +21,12 @@ impl Root {
     /// The real system root.
     pub fn system() -> Self {
         Self::new("/")
+    }
+
+    /// Whether this is the real system root (then sysconfd may, say, set
+    /// the kernel's host name).
+    pub fn is_system(&self) -> bool {
+        self.dir == Path::new("/")
     }
 
     /// The directory standing for `/`.
@@ -57,5 +63,7 @@ mod tests {
             Root::system().path("/proc/dahdi"),
             PathBuf::from("/proc/dahdi")
         );
+        assert!(Root::system().is_system());
+        assert!(!root.is_system());
     }
 }

@@ -31,7 +31,7 @@ pub fn route(r: network::RouteEntry) -> RouteInfo {
     }
 }
 
-pub fn client_lease(l: network::Lease) -> ClientLease {
+pub fn client_lease(l: network::DhclientLease) -> ClientLease {
     ClientLease {
         address: l.address,
         routers: l.routers,
@@ -40,7 +40,7 @@ pub fn client_lease(l: network::Lease) -> ClientLease {
     }
 }
 
-pub fn phone_lease(l: dhcp::Lease) -> PhoneLease {
+pub fn phone_lease(l: dhcp::KeaLease) -> PhoneLease {
     PhoneLease {
         ip: l.ip,
         mac: l.mac,

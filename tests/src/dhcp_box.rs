@@ -104,7 +104,7 @@ provisioning_url = "http://10.{n}.0.1:8667/"
     }
 
     /// Plan-time check, atomic write, then reload or start: the engine's apply.
-    pub async fn apply(&self, toml_text: &str) -> Result<(), dhcp::DhcpError> {
+    pub async fn apply(&self, toml_text: &str) -> Result<(), dhcp::KeaError> {
         let spec = self.render(toml_text);
         dhcp::check_contents(&spec.contents, InterfaceCheck::Skip)?;
         write_atomic(&self.conf_path(), spec.contents.as_bytes(), spec.mode).unwrap();

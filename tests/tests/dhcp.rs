@@ -5,7 +5,7 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use sysconfd::dhcp::{self, DhcpError};
+use sysconfd::dhcp::{self, KeaError};
 use telbox_tests::dhcp_box::{DhcpBox, PHONE_IF};
 use telbox_tests::dhcp_client::{dhclient, Bound, ClientSpec};
 
@@ -168,7 +168,7 @@ async fn a_config_kea_refuses_stops_the_apply_and_the_old_one_keeps_serving() {
     let checked = b.server.enter(|| dhcp::check(&path));
     let err = checked.expect_err(&spec.contents);
     assert!(
-        matches!(&err, DhcpError::Rejected(m) if m.contains("interface 'eth9' doesn't exist")),
+        matches!(&err, KeaError::Rejected(m) if m.contains("interface 'eth9' doesn't exist")),
         "{err}"
     );
 
@@ -177,7 +177,7 @@ async fn a_config_kea_refuses_stops_the_apply_and_the_old_one_keeps_serving() {
     assert_ne!(broken, good);
     let err = dhcp::check_contents(&broken, dhcp::InterfaceCheck::Skip).unwrap_err();
     assert!(
-        matches!(&err, DhcpError::Rejected(m) if m.contains("expecting boolean")),
+        matches!(&err, KeaError::Rejected(m) if m.contains("expecting boolean")),
         "{err}"
     );
     assert_eq!(std::fs::read_to_string(b.conf_path()).unwrap(), good);

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sysconfd::network::{self, DhcpClient, Lease, Netlink};
+use sysconfd::network::{self, DhclientLease, DhcpClient, Netlink};
 use telbox_tests::dhcp_box::{DhcpBox, PHONE_IF};
 use tokio::sync::watch;
 
@@ -49,7 +49,7 @@ fn pid_of(client: &DhcpClient) -> Option<i32> {
 
 /// Inside the phone namespace: supervise dhclient, wait for a lease, check
 /// the planner, kill dhclient once and see it come back.
-async fn run_client(client: DhcpClient) -> (Lease, network::NetState, Vec<String>) {
+async fn run_client(client: DhcpClient) -> (DhclientLease, network::NetState, Vec<String>) {
     let (stop, stopped) = watch::channel(false);
     let supervisor = {
         let client = client.clone();

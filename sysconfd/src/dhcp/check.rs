@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::DhcpError;
+use super::KeaError;
 
 /// How interface names are checked. Kea's test mode also insists that every
 /// listed interface exists in the current network namespace.
@@ -18,13 +18,13 @@ pub enum InterfaceCheck {
 
 /// Runs `kea-dhcp4 -t` on the file at `conf_path` as it is. On refusal the
 /// error carries Kea's own message.
-pub fn check(conf_path: &Path) -> Result<(), DhcpError> {
+pub fn check(conf_path: &Path) -> Result<(), KeaError> {
     let out = Command::new("kea-dhcp4")
         .arg("-t")
         .arg(conf_path)
         .env("KEA_LOCKFILE_DIR", "none")
         .output()
-        .map_err(|e| DhcpError::Run {
+        .map_err(|e| KeaError::Run {
             program: "kea-dhcp4",
             source: e,
         })?;
@@ -33,34 +33,34 @@ pub fn check(conf_path: &Path) -> Result<(), DhcpError> {
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    Err(DhcpError::Rejected(kea_message(&stdout, &stderr)))
+    Err(KeaError::Rejected(kea_message(&stdout, &stderr)))
 }
 
 /// Checks configuration text before it is written: through a temporary file,
 /// with Kea's message naming the text's line and column.
-pub fn check_contents(contents: &str, interfaces: InterfaceCheck) -> Result<(), DhcpError> {
+pub fn check_contents(contents: &str, interfaces: InterfaceCheck) -> Result<(), KeaError> {
     let text = match interfaces {
         InterfaceCheck::Strict => contents.to_owned(),
         InterfaceCheck::Skip => with_any_interface(contents)?,
     };
-    let dir = tempfile::tempdir().map_err(DhcpError::Io)?;
+    let dir = tempfile::tempdir().map_err(KeaError::Io)?;
     let path = dir.path().join("kea-dhcp4.conf");
-    std::fs::write(&path, text).map_err(DhcpError::Io)?;
+    std::fs::write(&path, text).map_err(KeaError::Io)?;
     check(&path).map_err(|e| match e {
-        DhcpError::Rejected(msg) => {
-            DhcpError::Rejected(msg.replace(&path.display().to_string(), "kea-dhcp4.conf"))
+        KeaError::Rejected(msg) => {
+            KeaError::Rejected(msg.replace(&path.display().to_string(), "kea-dhcp4.conf"))
         }
         other => other,
     })
 }
 
 /// The same configuration listening on every interface.
-fn with_any_interface(contents: &str) -> Result<String, DhcpError> {
-    let mut value: serde_json::Value = serde_json::from_str(contents).map_err(DhcpError::Json)?;
+fn with_any_interface(contents: &str) -> Result<String, KeaError> {
+    let mut value: serde_json::Value = serde_json::from_str(contents).map_err(KeaError::Json)?;
     if let Some(ifaces) = value.pointer_mut("/Dhcp4/interfaces-config/interfaces") {
         *ifaces = serde_json::json!(["*"]);
     }
-    serde_json::to_string_pretty(&value).map_err(DhcpError::Json)
+    serde_json::to_string_pretty(&value).map_err(KeaError::Json)
 }
 
 /// Kea's explanation: its `Error encountered:` line, else the ERROR log

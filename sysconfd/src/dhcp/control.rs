@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::DhcpError;
+use super::KeaError;
 
 /// How long a command may take before the server counts as not answering.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,9 +26,9 @@ pub struct Answer {
 }
 
 /// Sends `command` to the server behind `socket` and returns its answer;
-/// an answer with a non-zero result is returned as [`DhcpError::Command`].
-pub fn command(socket: &Path, command: &str) -> Result<Answer, DhcpError> {
-    let unreachable = |e| DhcpError::Control {
+/// an answer with a non-zero result is returned as [`KeaError::Command`].
+pub fn command(socket: &Path, command: &str) -> Result<Answer, KeaError> {
+    let unreachable = |e| KeaError::Control {
         socket: socket.to_owned(),
         source: e,
     };
@@ -46,7 +46,7 @@ pub fn command(socket: &Path, command: &str) -> Result<Answer, DhcpError> {
     if answer.result == 0 {
         Ok(answer)
     } else {
-        Err(DhcpError::Command {
+        Err(KeaError::Command {
             command: command.to_owned(),
             text: answer.text,
         })
@@ -70,18 +70,18 @@ fn read_reply(stream: &mut UnixStream) -> std::io::Result<Vec<u8>> {
 }
 
 /// Kea answers with one object (or, through the control agent, a list of them).
-pub fn parse_answer(reply: &[u8]) -> Result<Answer, DhcpError> {
-    let value: serde_json::Value = serde_json::from_slice(reply).map_err(DhcpError::Json)?;
+pub fn parse_answer(reply: &[u8]) -> Result<Answer, KeaError> {
+    let value: serde_json::Value = serde_json::from_slice(reply).map_err(KeaError::Json)?;
     let one = match value {
         serde_json::Value::Array(mut list) if !list.is_empty() => list.remove(0),
         other => other,
     };
-    serde_json::from_value(one).map_err(DhcpError::Json)
+    serde_json::from_value(one).map_err(KeaError::Json)
 }
 
 /// Makes the running server read its configuration file again. Leases are
 /// kept; a configuration Kea refuses leaves the old one in force.
-pub fn reload(socket: &Path) -> Result<(), DhcpError> {
+pub fn reload(socket: &Path) -> Result<(), KeaError> {
     command(socket, "config-reload").map(|_| ())
 }
 

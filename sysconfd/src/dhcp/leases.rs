@@ -14,11 +14,11 @@ use appliance::config::values::MacAddr;
 use serde::Serialize;
 
 use super::vendors::{phone_vendors, vendor_of};
-use super::DhcpError;
+use super::KeaError;
 
 /// A current lease.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Lease {
+pub struct KeaLease {
     pub ip: Ipv4Addr,
     /// The client's MAC address, when Kea recorded one.
     pub mac: Option<MacAddr>,
@@ -35,7 +35,7 @@ pub struct Lease {
 
 /// The current leases in `lease_file`, ordered by address. A missing file
 /// means no leases.
-pub fn leases(lease_file: &Path) -> Result<Vec<Lease>, DhcpError> {
+pub fn leases(lease_file: &Path) -> Result<Vec<KeaLease>, KeaError> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -45,11 +45,11 @@ pub fn leases(lease_file: &Path) -> Result<Vec<Lease>, DhcpError> {
         match std::fs::read_to_string(&file) {
             Ok(t) => text.push_str(&t),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(DhcpError::Io(e)),
+            Err(e) => return Err(KeaError::Io(e)),
         }
         text.push('\n');
     }
-    parse_leases(&text, now)
+    parse_kea_leases(&text, now)
 }
 
 /// The files holding leases, oldest first.
@@ -98,24 +98,24 @@ impl Columns {
 
 /// Parses lease CSV text (possibly several files in a row), keeping leases
 /// that are live at `now`.
-pub fn parse_leases(text: &str, now: u64) -> Result<Vec<Lease>, DhcpError> {
+pub fn parse_kea_leases(text: &str, now: u64) -> Result<Vec<KeaLease>, KeaError> {
     let vendors = phone_vendors();
     let mut cols: Option<Columns> = None;
-    let mut latest: BTreeMap<Ipv4Addr, Option<Lease>> = BTreeMap::new();
+    let mut latest: BTreeMap<Ipv4Addr, Option<KeaLease>> = BTreeMap::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         if line.starts_with("address,") {
             cols = Some(
                 Columns::from_header(line)
-                    .ok_or_else(|| DhcpError::LeaseFile(format!("unknown header: {line}")))?,
+                    .ok_or_else(|| KeaError::LeaseFile(format!("unknown header: {line}")))?,
             );
             continue;
         }
         let c = cols
             .as_ref()
-            .ok_or_else(|| DhcpError::LeaseFile("lease row before any header".into()))?;
+            .ok_or_else(|| KeaError::LeaseFile("lease row before any header".into()))?;
         let fields: Vec<&str> = line.split(',').collect();
         let (ip, lease) = parse_row(c, &fields, &vendors)
-            .ok_or_else(|| DhcpError::LeaseFile(format!("bad row: {line}")))?;
+            .ok_or_else(|| KeaError::LeaseFile(format!("bad row: {line}")))?;
         latest.insert(ip, lease);
     }
     Ok(latest
@@ -131,7 +131,7 @@ fn parse_row(
     c: &Columns,
     f: &[&str],
     vendors: &[super::vendors::PhoneVendor],
-) -> Option<(Ipv4Addr, Option<Lease>)> {
+) -> Option<(Ipv4Addr, Option<KeaLease>)> {
     let get = |i: usize| f.get(i).copied().map(str::trim);
     let ip: Ipv4Addr = get(c.address)?.parse().ok()?;
     let lifetime: u64 = get(c.valid_lifetime)?.parse().ok()?;
@@ -141,7 +141,7 @@ fn parse_row(
     }
     let mac: Option<MacAddr> = get(c.hwaddr).and_then(|m| m.parse().ok());
     let hostname = get(c.hostname).filter(|h| !h.is_empty()).map(unescape);
-    let lease = Lease {
+    let lease = KeaLease {
         ip,
         mac,
         vendor: mac
@@ -175,7 +175,7 @@ mod tests {
              10.0.0.101,02:11:22:33:44:55,,0,2000,167772160,0,0,,0,\n\
              10.0.0.102,02:00:00:00:00:09,,3600,900,167772160,0,0,,0,\n"
         );
-        let leases = parse_leases(&text, 1000).unwrap();
+        let leases = parse_kea_leases(&text, 1000).unwrap();
         assert_eq!(leases.len(), 1, "{leases:?}");
         let l = &leases[0];
         assert_eq!(l.ip, Ipv4Addr::new(10, 0, 0, 100));

@@ -10,10 +10,10 @@
 //!   gives routers, DNS, the box as NTP server, TFTP server name or
 //!   provisioning URL (options 66 and 160); carries the reservations; keeps
 //!   leases in a memfile CSV and takes commands on a unix socket.
-//!   [`DhcpError::Disabled`] when `dhcp.enabled = false`: stop the service.
+//!   [`KeaError::Disabled`] when `dhcp.enabled = false`: stop the service.
 //! * [`check_contents`]`(&spec.contents, InterfaceCheck::Skip)` at plan time
 //!   (the interfaces may not exist yet), or [`check`]`(path)` on a written
-//!   file: `kea-dhcp4 -t`; [`DhcpError::Rejected`] carries Kea's message.
+//!   file: `kea-dhcp4 -t`; [`KeaError::Rejected`] carries Kea's message.
 //! * After writing the file: [`reload`] over the control socket (what
 //!   [`crate::services::Services::reload`] does for the DHCP service). Kea
 //!   keeps its leases and, if it refuses the file, its old configuration.
@@ -39,12 +39,12 @@ pub use check::{check, check_contents, InterfaceCheck};
 pub use control::parse_answer;
 pub use control::{command, is_running, reload, Answer};
 pub use kea::KeaConfig;
-pub use leases::{leases, parse_leases, Lease};
+pub use leases::{leases, parse_kea_leases, KeaLease};
 pub use render::{kea_config, render, KeaPaths, ADMITTED_CLASS, KEA_CONF};
 
 /// What can go wrong generating, checking or driving the DHCP server.
 #[derive(Debug, thiserror::Error)]
-pub enum DhcpError {
+pub enum KeaError {
     #[error("DHCP is disabled (`dhcp.enabled = false`)")]
     Disabled,
     #[error("no interface has `role = \"voip\"`")]

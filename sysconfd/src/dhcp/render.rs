@@ -9,7 +9,7 @@ use appliance::config::Config;
 
 use super::kea::*;
 use super::vendors::{phone_vendors, PhoneVendor};
-use super::DhcpError;
+use super::KeaError;
 use crate::files::FileSpec;
 
 /// Where Kea reads its configuration.
@@ -55,21 +55,21 @@ struct Served<'a> {
 
 /// Renders `/etc/kea/kea-dhcp4.conf` for `cfg`, listening on `voip_if` and
 /// `dhcp.interfaces`.
-pub fn render(cfg: &Config, voip_if: &str, paths: &KeaPaths) -> Result<FileSpec, DhcpError> {
+pub fn render(cfg: &Config, voip_if: &str, paths: &KeaPaths) -> Result<FileSpec, KeaError> {
     let config = kea_config(cfg, voip_if, paths)?;
-    let mut text = serde_json::to_string_pretty(&config).map_err(DhcpError::Json)?;
+    let mut text = serde_json::to_string_pretty(&config).map_err(KeaError::Json)?;
     text.push('\n');
     Ok(FileSpec::new(KEA_CONF, text, 0o644))
 }
 
 /// The typed Kea configuration for `cfg`.
-pub fn kea_config(cfg: &Config, voip_if: &str, paths: &KeaPaths) -> Result<KeaConfig, DhcpError> {
+pub fn kea_config(cfg: &Config, voip_if: &str, paths: &KeaPaths) -> Result<KeaConfig, KeaError> {
     let dhcp = &cfg.dhcp;
     if !dhcp.enabled {
-        return Err(DhcpError::Disabled);
+        return Err(KeaError::Disabled);
     }
-    let voip = cfg.network.voip_link().ok_or(DhcpError::NoVoipLink)?;
-    let voip_addr = voip.address.ok_or(DhcpError::NoVoipAddress)?;
+    let voip = cfg.network.voip_link().ok_or(KeaError::NoVoipLink)?;
+    let voip_addr = voip.address.ok_or(KeaError::NoVoipAddress)?;
     let served = Served {
         dhcp,
         voip: voip_addr,
@@ -188,10 +188,10 @@ fn client_classes(vendors: &[PhoneVendor]) -> Vec<ClientClass> {
 }
 
 /// The VoIP subnet, then each extra subnet, with the reservations that fall in each.
-fn subnets(served: &Served<'_>, gateway: Option<Ipv4Addr>) -> Result<Vec<Subnet4>, DhcpError> {
+fn subnets(served: &Served<'_>, gateway: Option<Ipv4Addr>) -> Result<Vec<Subnet4>, KeaError> {
     let dhcp = served.dhcp;
     let (Some(start), Some(end)) = (dhcp.pool_start, dhcp.pool_end) else {
-        return Err(DhcpError::NoPool);
+        return Err(KeaError::NoPool);
     };
     let router = dhcp.router.or(gateway).unwrap_or(served.voip.addr);
     let mut out = vec![subnet(served, served.voip.subnet(), start, end, router)];

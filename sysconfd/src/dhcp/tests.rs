@@ -199,7 +199,7 @@ fn disabled_dhcp_renders_nothing() {
     let text = BASE.replace("enabled = true", "enabled = false");
     let cfg = appliance::config::load(&text, "test.toml").unwrap();
     let err = render(&cfg, "eth0", &KeaPaths::under(Path::new("/s"))).unwrap_err();
-    assert!(matches!(err, DhcpError::Disabled), "{err}");
+    assert!(matches!(err, KeaError::Disabled), "{err}");
 }
 
 #[test]
@@ -223,7 +223,7 @@ fn kea_accepts_what_is_rendered() {
         .replace("\"valid-lifetime\": 86400", "\"valid-lifetime\": \"soon\"");
     let err = check_contents(&broken, InterfaceCheck::Skip).unwrap_err();
     assert!(
-        matches!(&err, DhcpError::Rejected(m) if m.contains("expecting integer")),
+        matches!(&err, KeaError::Rejected(m) if m.contains("expecting integer")),
         "{err}"
     );
 }

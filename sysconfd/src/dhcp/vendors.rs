@@ -8,7 +8,7 @@ use std::str::FromStr;
 use appliance::config::values::MacAddr;
 use serde::Deserialize;
 
-use super::DhcpError;
+use super::KeaError;
 
 /// The vendor list shipped with sysconfd.
 const PHONE_VENDORS: &str = include_str!("../../data/phone-vendors.toml");
@@ -166,18 +166,17 @@ impl VendorEntry {
 }
 
 /// Parses a vendor list in the format of `data/phone-vendors.toml`.
-pub fn parse_vendors(text: &str) -> Result<Vec<PhoneVendor>, DhcpError> {
-    let file: VendorFile =
-        toml::from_str(text).map_err(|e| DhcpError::VendorList(e.to_string()))?;
+pub fn parse_vendors(text: &str) -> Result<Vec<PhoneVendor>, KeaError> {
+    let file: VendorFile = toml::from_str(text).map_err(|e| KeaError::VendorList(e.to_string()))?;
     let vendors: Vec<PhoneVendor> = file
         .vendor
         .into_iter()
         .map(VendorEntry::build)
         .collect::<Result<_, _>>()
-        .map_err(DhcpError::VendorList)?;
+        .map_err(KeaError::VendorList)?;
     for (i, v) in vendors.iter().enumerate() {
         if vendors[..i].iter().any(|o| o.name == v.name) {
-            return Err(DhcpError::VendorList(format!(
+            return Err(KeaError::VendorList(format!(
                 "vendor `{}` is listed twice",
                 v.name
             )));

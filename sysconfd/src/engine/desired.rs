@@ -24,7 +24,7 @@ pub enum DesiredError {
     )]
     MissingSecret(String, String),
     #[error("DHCP server: {0}")]
-    Dhcp(#[from] dhcp::DhcpError),
+    Dhcp(#[from] dhcp::KeaError),
     #[error("NTP server: {0}")]
     Ntp(#[from] ntp::NtpError),
     #[error("Berofos: {0}")]

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use tokio::sync::watch;
 
 use crate::files::write_atomic;
-use crate::network::{DhcpClient, Lease};
+use crate::network::{DhclientLease, DhcpClient};
 
 /// What dhclient runs on each event: address and default route through `ip`.
 const SCRIPT: &str = r#"#!/bin/sh
@@ -82,7 +82,7 @@ impl DhcpClients {
     }
 
     /// Each client's link and its current lease, if any.
-    pub fn leases(&self) -> Vec<(String, Option<Lease>)> {
+    pub fn leases(&self) -> Vec<(String, Option<DhclientLease>)> {
         let running = self
             .running
             .lock()

@@ -85,7 +85,7 @@ impl Engine {
             .unwrap_or_default())
     }
 
-    pub fn leases(&self) -> Result<Vec<dhcp::Lease>, EngineError> {
+    pub fn leases(&self) -> Result<Vec<dhcp::KeaLease>, EngineError> {
         let paths = dhcp::KeaPaths::under(&self.opts.state_dir);
         dhcp::leases(&paths.lease_file)
             .map_err(|e| EngineError::Refused(format!("reading the DHCP leases: {e}")))

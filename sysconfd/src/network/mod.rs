@@ -30,7 +30,7 @@
 //!   them; only those are deleted when the config drops them.
 
 mod action;
-mod dhcp;
+mod dhclient;
 #[doc(hidden)]
 pub mod link_dump;
 mod netlink;
@@ -38,7 +38,9 @@ mod plan;
 mod state;
 
 pub use action::{NetAction, RouteSpec};
-pub use dhcp::{parse_leases, DhcpClient, DhcpError, Lease, DHCLIENT_SCRIPT};
+pub use dhclient::{
+    parse_dhclient_leases, DhclientError, DhclientLease, DhcpClient, DHCLIENT_SCRIPT,
+};
 pub use netlink::{route_request, vlan_request, Netlink};
 pub use plan::{absent_links, plan, session_address_removed, verify};
 pub use state::{Ipv6Prefix, Link, NetState, RouteEntry};

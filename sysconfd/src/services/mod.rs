@@ -87,7 +87,7 @@ pub enum ServicesError {
     #[error("{service} is not running")]
     NotRunning { service: Service },
     #[error(transparent)]
-    Dhcp(#[from] dhcp::DhcpError),
+    Dhcp(#[from] dhcp::KeaError),
 }
 
 /// Who runs the daemons.
@@ -154,10 +154,10 @@ impl Services {
             let socket = self.kea_socket.clone();
             let answered = tokio::task::spawn_blocking(move || dhcp::reload(&socket))
                 .await
-                .unwrap_or_else(|e| Err(dhcp::DhcpError::Io(std::io::Error::other(e))));
+                .unwrap_or_else(|e| Err(dhcp::KeaError::Io(std::io::Error::other(e))));
             match answered {
                 Ok(()) => return Ok(()),
-                Err(e @ dhcp::DhcpError::Command { .. }) => return Err(e.into()),
+                Err(e @ dhcp::KeaError::Command { .. }) => return Err(e.into()),
                 Err(e) => tracing::debug!(
                     "Kea control socket: {e}; reloading through the service manager"
                 ),

@@ -18,14 +18,14 @@ pub const DHCLIENT_SCRIPT: &str = "/sbin/dhclient-script";
 
 /// What can go wrong running or reading the DHCP client.
 #[derive(Debug, thiserror::Error)]
-pub enum DhcpError {
+pub enum DhclientError {
     #[error("cannot start dhclient for {interface}: {source}")]
     Spawn {
         interface: String,
         source: io::Error,
     },
     #[error("cannot read lease file {path}: {source}")]
-    Lease { path: PathBuf, source: io::Error },
+    DhclientLease { path: PathBuf, source: io::Error },
 }
 
 /// One `dhclient` for one link.
@@ -40,7 +40,7 @@ pub struct DhcpClient {
 
 /// The lease a DHCP server granted, as `dhclient` recorded it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Lease {
+pub struct DhclientLease {
     pub interface: String,
     /// Address and prefix length (from `subnet-mask`).
     pub address: Option<Ipv4Cidr>,
@@ -79,7 +79,7 @@ impl DhcpClient {
     }
 
     /// Starts `dhclient`; it is killed when the returned child is dropped.
-    pub fn spawn(&self) -> Result<Child, DhcpError> {
+    pub fn spawn(&self) -> Result<Child, DhclientError> {
         let mut cmd = Command::new(&self.program);
         cmd.args(self.args()).kill_on_drop(true);
         // Die with sysconfd even when it is killed outright.
@@ -90,7 +90,7 @@ impl DhcpClient {
                     .map_err(io::Error::from)
             });
         }
-        cmd.spawn().map_err(|source| DhcpError::Spawn {
+        cmd.spawn().map_err(|source| DhclientError::Spawn {
             interface: self.interface.clone(),
             source,
         })
@@ -98,7 +98,7 @@ impl DhcpClient {
 
     /// Keeps `dhclient` running until `stop` turns true, restarting it after
     /// an exit with a back-off from 1 to 30 seconds.
-    pub async fn supervise(&self, mut stop: watch::Receiver<bool>) -> Result<(), DhcpError> {
+    pub async fn supervise(&self, mut stop: watch::Receiver<bool>) -> Result<(), DhclientError> {
         let mut backoff = Duration::from_secs(1);
         while !*stop.borrow() {
             let mut child = self.spawn()?;
@@ -116,11 +116,11 @@ impl DhcpClient {
     }
 
     /// The newest lease in the lease file, if any.
-    pub fn lease(&self) -> Result<Option<Lease>, DhcpError> {
+    pub fn lease(&self) -> Result<Option<DhclientLease>, DhclientError> {
         match std::fs::read_to_string(&self.lease_file) {
-            Ok(text) => Ok(parse_leases(&text).pop()),
+            Ok(text) => Ok(parse_dhclient_leases(&text).pop()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(DhcpError::Lease {
+            Err(source) => Err(DhclientError::DhclientLease {
                 path: self.lease_file.clone(),
                 source,
             }),
@@ -129,9 +129,9 @@ impl DhcpClient {
 }
 
 /// Every `lease { … }` block of a dhclient lease file, oldest first.
-pub fn parse_leases(text: &str) -> Vec<Lease> {
+pub fn parse_dhclient_leases(text: &str) -> Vec<DhclientLease> {
     let mut leases = Vec::new();
-    let mut current: Option<(Lease, Option<Ipv4Addr>, Option<Ipv4Addr>)> = None;
+    let mut current: Option<(DhclientLease, Option<Ipv4Addr>, Option<Ipv4Addr>)> = None;
     for line in text.lines().map(str::trim) {
         if line.starts_with("lease") && line.ends_with('{') {
             current = Some(Default::default());
@@ -149,7 +149,7 @@ pub fn parse_leases(text: &str) -> Vec<Lease> {
 
 fn read_statement(
     stmt: &str,
-    lease: &mut Lease,
+    lease: &mut DhclientLease,
     addr: &mut Option<Ipv4Addr>,
     mask: &mut Option<Ipv4Addr>,
 ) {
@@ -228,7 +228,7 @@ lease {
 
     #[test]
     fn lease_file_blocks_are_read_in_order() {
-        let leases = parse_leases(LEASES);
+        let leases = parse_dhclient_leases(LEASES);
         assert_eq!(leases.len(), 2);
         let first = &leases[0];
         assert_eq!(first.interface, "veth0");
