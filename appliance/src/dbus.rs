@@ -18,6 +18,11 @@ pub const STATUS_INTERFACE: &str = "org.telbox.Sysconfd1.Status";
 pub const ERROR_PREFIX: &str = "org.telbox.Sysconfd1.Error";
 /// Members of this group (and root) may call the mutating methods.
 pub const ADMIN_GROUP: &str = "telbox-admin";
+/// The system user the first-boot web wizard runs as: it may call the
+/// `Wizard` methods (and `Config.Validate`), `Complete` only until the
+/// wizard has completed, and `Confirm` only for the generation its own
+/// `Complete` made.
+pub const WIZARD_USER: &str = "telbox-wizard";
 
 /// One step of a plan as a client sees it (file contents are never sent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

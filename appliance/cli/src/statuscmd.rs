@@ -138,7 +138,7 @@ pub async fn complete(file: PathBuf) -> CallResult {
     let text = std::fs::read_to_string(&file)
         .map_err(|e| CallError(format!("{}: {e}", file.display())))?;
     let conn = bus::connect().await?;
-    let g = bus::wizard(&conn).await?.complete(&text).await?;
+    let g = bus::wizard(&conn).await?.complete(&text, 0).await?;
     println!("first-boot configuration applied as generation {g}");
     Ok(())
 }

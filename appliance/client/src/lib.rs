@@ -43,8 +43,14 @@ pub trait Config {
 pub trait Wizard {
     /// JSON: network interfaces (name, MAC, link state, addresses) and detected cards.
     fn discover(&self) -> zbus::Result<String>;
-    /// Applies the first-boot settings once; refused afterwards.
-    fn complete(&self, toml: &str) -> zbus::Result<u64>;
+    /// Plans the first-boot settings, touching nothing: (plan lines, JSON `PlanReport`).
+    fn preview(&self, toml: &str, session_address: &str) -> zbus::Result<(String, String)>;
+    /// Applies the first-boot settings once; refused afterwards. With
+    /// `confirm_timeout_s` > 0 the generation waits for `Confirm` and the
+    /// wizard counts as completed only once it is confirmed.
+    fn complete(&self, toml: &str, confirm_timeout_s: u32) -> zbus::Result<u64>;
+    /// Keeps the generation `Complete` made; the wizard is then completed.
+    fn confirm(&self, generation: u64) -> zbus::Result<()>;
     #[zbus(property)]
     fn completed(&self) -> zbus::Result<bool>;
 }

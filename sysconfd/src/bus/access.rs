@@ -2,7 +2,7 @@
 //! methods need uid 0 or membership of the telbox-admin group, so a broken
 //! or permissive policy file does not open the door.
 
-use appliance::dbus::ADMIN_GROUP;
+use appliance::dbus::{ADMIN_GROUP, WIZARD_USER};
 use zbus::fdo::DBusProxy;
 use zbus::message::Header;
 use zbus::names::BusName;
@@ -95,6 +95,58 @@ fn admin_gid() -> Option<u32> {
         .ok()
         .flatten()
         .map(|g| g.gid.as_raw())
+}
+
+fn wizard_uid() -> Option<u32> {
+    nix::unistd::User::from_name(WIZARD_USER)
+        .ok()
+        .flatten()
+        .map(|u| u.uid.as_raw())
+}
+
+/// Who may call a first-boot wizard method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WizardCaller {
+    /// Root or a member of the admin group.
+    Admin(u32),
+    /// The wizard's own system user: held to the wizard's rules.
+    Wizard(u32),
+}
+
+impl WizardCaller {
+    pub fn uid(self) -> u32 {
+        match self {
+            WizardCaller::Admin(uid) | WizardCaller::Wizard(uid) => uid,
+        }
+    }
+}
+
+/// The caller if it is an admin or the wizard's user, else `AccessDenied`.
+pub async fn require_wizard(
+    conn: &Connection,
+    header: &Header<'_>,
+    method: &str,
+) -> Result<WizardCaller, BusError> {
+    let caller = Caller::of(conn, header).await?;
+    if caller.is_admin() {
+        return Ok(WizardCaller::Admin(caller.uid));
+    }
+    if wizard_uid() == Some(caller.uid) {
+        return Ok(WizardCaller::Wizard(caller.uid));
+    }
+    Err(refuse(
+        caller.uid,
+        method,
+        &format!("root, the {ADMIN_GROUP} group or the {WIZARD_USER} user"),
+    ))
+}
+
+/// Logs a refusal (within the budget) and returns the error for it.
+pub fn refuse(uid: u32, method: &str, needs: &str) -> BusError {
+    if let Some(suppressed) = REFUSALS.admit(std::time::Instant::now()) {
+        tracing::warn!(uid, method, suppressed, "refused: caller is not {needs}");
+    }
+    BusError::AccessDenied(format!("{method} needs {needs} (caller uid {uid})"))
 }
 
 /// Returns the caller's uid if it may change the system, else `AccessDenied`.

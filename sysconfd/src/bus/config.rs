@@ -40,7 +40,7 @@ pub fn check_confirm_timeout(seconds: u32) -> Result<(), BusError> {
 }
 
 /// The session address a client passed, if any.
-fn parse_session_address(text: &str) -> Result<Option<std::net::IpAddr>, BusError> {
+pub(super) fn parse_session_address(text: &str) -> Result<Option<std::net::IpAddr>, BusError> {
     if text.is_empty() {
         return Ok(None);
     }
@@ -90,6 +90,18 @@ fn fit_lines(mut lines: Vec<String>, budget: usize) -> Vec<String> {
         lines.push(format!("… {left} more actions are not shown"));
     }
     lines
+}
+
+/// Emits `GenerationConfirmed`, from outside the Config interface.
+pub async fn announce_confirmed(conn: &Connection, generation: u64) {
+    let Ok(iface) = conn
+        .object_server()
+        .interface::<_, ConfigIface>(OBJECT_PATH)
+        .await
+    else {
+        return;
+    };
+    let _ = ConfigIface::generation_confirmed(iface.signal_emitter(), generation).await;
 }
 
 /// Emits `GenerationRolledBack` and the property change, from outside a method call.

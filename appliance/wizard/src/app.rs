@@ -1,0 +1,557 @@
+//! The wizard's state and its HTTP handlers: claim with the token, show the
+//! box, check the form, complete, confirm from the new address, done.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use appliance::dbus::PlanReport;
+use telbox_client::{ConfigProxy, WizardProxy};
+use appliance::views::DiscoverReport;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::{watch, Mutex};
+
+use crate::form::{by_field, ByField, Form, Problem, Rounds, Shown};
+use crate::limit::Attempts;
+use crate::page;
+use crate::secrets;
+
+/// The connection a request came on.
+#[derive(Debug, Clone, Copy)]
+pub struct Conn {
+    pub local: SocketAddr,
+    pub peer: SocketAddr,
+}
+
+pub struct Options {
+    /// The confirm window `Complete` asks for, seconds.
+    pub confirm_timeout_s: u32,
+    /// The HTTPS port, for the addresses the page sends the browser to.
+    pub https_port: u16,
+}
+
+/// A `Complete` the box went back from, for the page to say so.
+#[derive(Debug, Clone, Serialize)]
+pub struct RolledBack {
+    pub address: String,
+    pub url: String,
+    pub seconds: u32,
+}
+
+enum Phase {
+    /// The form, with the last attempt's rollback if there was one.
+    Open { rolled_back: Option<RolledBack> },
+    /// Applied; waiting for a request at `address` before the deadline.
+    Pending {
+        generation: u64,
+        address: IpAddr,
+        url: String,
+        deadline: Instant,
+    },
+    Done,
+}
+
+pub struct App {
+    token: String,
+    opts: Options,
+    wizard: WizardProxy<'static>,
+    config: ConfigProxy<'static>,
+    sessions: Mutex<HashSet<String>>,
+    attempts: std::sync::Mutex<Attempts>,
+    phase: Mutex<Phase>,
+    done: watch::Sender<bool>,
+}
+
+pub const COOKIE: &str = "telbox_wizard";
+
+impl App {
+    pub async fn new(
+        bus: &zbus::Connection,
+        token: String,
+        opts: Options,
+    ) -> zbus::Result<(Arc<App>, watch::Receiver<bool>)> {
+        let wizard = WizardProxy::builder(bus)
+            .cache_properties(zbus::proxy::CacheProperties::No)
+            .build()
+            .await?;
+        let config = ConfigProxy::builder(bus)
+            .cache_properties(zbus::proxy::CacheProperties::No)
+            .build()
+            .await?;
+        let completed = wizard.completed().await?;
+        let (done, done_rx) = watch::channel(completed);
+        let phase = if completed {
+            Phase::Done
+        } else {
+            Phase::Open { rolled_back: None }
+        };
+        let app = App {
+            token,
+            opts,
+            wizard,
+            config,
+            sessions: Mutex::new(HashSet::new()),
+            attempts: std::sync::Mutex::new(Attempts::new(5, 30, Duration::from_secs(300))),
+            phase: Mutex::new(phase),
+            done,
+        };
+        Ok((Arc::new(app), done_rx))
+    }
+
+    fn url_for(&self, ip: IpAddr) -> String {
+        let host = match ip {
+            IpAddr::V6(v6) => format!("[{v6}]"),
+            IpAddr::V4(v4) => v4.to_string(),
+        };
+        match self.opts.https_port {
+            443 => format!("https://{host}/"),
+            port => format!("https://{host}:{port}/"),
+        }
+    }
+
+    async fn claimed(&self, headers: &HeaderMap) -> bool {
+        let Some(id) = session_of(headers) else {
+            return false;
+        };
+        self.sessions.lock().await.contains(&id)
+    }
+
+    fn finish(&self, phase: &mut Phase) {
+        *phase = Phase::Done;
+        let _ = self.done.send(true);
+    }
+
+    /// A request reached the box at `local`: if that is where the pending
+    /// generation put it, the user can reach the box there, so it is kept.
+    async fn arrived_at(&self, local: IpAddr) {
+        let mut phase = self.phase.lock().await;
+        let Phase::Pending {
+            generation,
+            address,
+            ..
+        } = *phase
+        else {
+            return;
+        };
+        if address != local {
+            return;
+        }
+        match self.wizard.confirm(generation).await {
+            Ok(()) => {
+                tracing::info!(generation, %address, "reached at the new address: confirmed");
+                self.finish(&mut phase);
+            }
+            Err(e) => {
+                tracing::warn!(generation, error = %e, "confirming the wizard's generation failed");
+                drop(phase);
+                self.refresh().await;
+            }
+        }
+    }
+
+    /// Follows sysconfd: a pending generation that is no longer pending was
+    /// either confirmed (the wizard completed) or rolled back.
+    async fn refresh(&self) {
+        let mut phase = self.phase.lock().await;
+        let Phase::Pending {
+            generation,
+            address,
+            ref url,
+            ..
+        } = *phase
+        else {
+            return;
+        };
+        let url = url.clone();
+        let pending = match self.config.pending_confirmation().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "asking sysconfd for the pending generation failed");
+                return;
+            }
+        };
+        if pending == generation {
+            return;
+        }
+        match self.wizard.completed().await {
+            Ok(true) => self.finish(&mut phase),
+            Ok(false) => {
+                tracing::info!(generation, "the wizard's generation was rolled back");
+                *phase = Phase::Open {
+                    rolled_back: Some(RolledBack {
+                        address: address.to_string(),
+                        url,
+                        seconds: self.opts.confirm_timeout_s,
+                    }),
+                };
+            }
+            Err(e) => tracing::warn!(error = %e, "asking sysconfd whether the wizard completed failed"),
+        }
+    }
+
+    async fn discover(&self) -> Result<DiscoverReport, String> {
+        let text = self.wizard.discover().await.map_err(bus_message)?;
+        serde_json::from_str(&text).map_err(|e| format!("sysconfd's Discover answer: {e}"))
+    }
+
+    /// sysconfd's problems with `form`, by field (empty when it validates).
+    async fn validate(&self, form: &Form) -> Result<ByField, String> {
+        let (valid, json) = self
+            .config
+            .validate(&form.to_toml())
+            .await
+            .map_err(bus_message)?;
+        if valid {
+            return Ok(ByField::new());
+        }
+        let problems: Vec<Problem> =
+            serde_json::from_str(&json).map_err(|e| format!("sysconfd's Validate answer: {e}"))?;
+        Ok(by_field(problems))
+    }
+
+    /// Every problem of `form` at once (see [`crate::form::all_problems`]).
+    async fn problems(&self, form: &Form) -> Result<ByField, String> {
+        let mut rounds = Rounds::new(form);
+        while rounds.take(self.validate(rounds.probe()).await?) {}
+        Ok(rounds.finish())
+    }
+}
+
+fn bus_message(e: zbus::Error) -> String {
+    match e {
+        zbus::Error::MethodError(name, Some(msg), _) => {
+            let short = name.rsplit('.').next().unwrap_or("Error").to_owned();
+            format!("{short}: {msg}")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn session_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn not_claimed() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "enter the setup token first (shown on the box's console, or by `appliance wizard token`)",
+    )
+}
+
+/// Every page and answer: no caching, no framing, scripts and styles from the box only.
+async fn headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(h, header::CACHE_CONTROL, "no-store");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self' https:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    );
+    res
+}
+
+async fn at_new_address(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    if let Some(conn) = req.extensions().get::<Conn>() {
+        app.arrived_at(conn.local.ip()).await;
+    }
+    next.run(req).await
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/", get(page::index))
+        .route("/app.js", get(page::script))
+        .route("/style.css", get(page::style))
+        .route("/api/claim", post(claim))
+        .route("/api/state", get(state))
+        .route("/api/check", post(check))
+        .route("/api/complete", post(complete))
+        .route("/api/reach", get(reach))
+        .layer(middleware::from_fn_with_state(app.clone(), at_new_address))
+        .layer(middleware::from_fn(headers))
+        .with_state(app)
+}
+
+/// Plain HTTP: the same arrival check, then off to HTTPS at the same address.
+pub fn redirect_router(app: Arc<App>) -> Router {
+    Router::new()
+        .fallback(redirect)
+        .layer(middleware::from_fn_with_state(app.clone(), at_new_address))
+        .with_state(app)
+}
+
+async fn redirect(
+    State(app): State<Arc<App>>,
+    Extension(conn): Extension<Conn>,
+    uri: axum::http::Uri,
+) -> Response {
+    let base = app.url_for(conn.local.ip());
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let location = format!("{}{}", base.trim_end_matches('/'), path);
+    match HeaderValue::from_str(&location) {
+        Ok(v) => (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, v)]).into_response(),
+        Err(_) => error(StatusCode::BAD_REQUEST, "bad request path"),
+    }
+}
+
+#[derive(Deserialize)]
+struct Claim {
+    token: String,
+}
+
+async fn claim(
+    State(app): State<Arc<App>>,
+    Extension(conn): Extension<Conn>,
+    Json(claim): Json<Claim>,
+) -> Response {
+    let client = conn.peer.ip();
+    let now = Instant::now();
+    if let Err(wait) = app
+        .attempts
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .check(client, now)
+    {
+        let secs = wait.as_secs().max(1);
+        let mut res = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many wrong tokens; try again in {secs} s"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return res;
+    }
+    if !secrets::same_token(&claim.token, &app.token) {
+        app.attempts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .failed(client, now);
+        tracing::warn!(client = %client, "a wrong setup token was entered");
+        return error(
+            StatusCode::FORBIDDEN,
+            "that is not the setup token; check the box's console",
+        );
+    }
+    let id = match secrets::random_bytes(16) {
+        Ok(b) => b.iter().map(|x| format!("{x:02x}")).collect::<String>(),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("no randomness: {e}")),
+    };
+    app.sessions.lock().await.insert(id.clone());
+    tracing::info!(client = %client, "the box was claimed with the setup token");
+    let cookie = format!("{COOKIE}={id}; Path=/; Secure; HttpOnly; SameSite=Strict");
+    let mut res = Json(json!({ "claimed": true })).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// The form's starting values: the interface and address the browser came in on.
+fn prefill(discover: &DiscoverReport, local: IpAddr) -> Form {
+    let mut form = Form {
+        hostname: "telbox".into(),
+        timezone: "UTC".into(),
+        ..Form::default()
+    };
+    let arrived = discover.interfaces.iter().find_map(|nic| {
+        nic.addresses
+            .iter()
+            .find(|a| IpAddr::V4(a.addr) == local)
+            .map(|a| (nic, a))
+    });
+    match arrived {
+        Some((nic, a)) => {
+            form.interface = nic.name.clone();
+            form.address = a.addr.to_string();
+            form.prefix = a.prefix.to_string();
+        }
+        None => {
+            if let Some(nic) = discover.interfaces.first() {
+                form.interface = nic.name.clone();
+            }
+        }
+    }
+    form
+}
+
+async fn state(
+    State(app): State<Arc<App>>,
+    Extension(conn): Extension<Conn>,
+    headers: HeaderMap,
+) -> Response {
+    app.refresh().await;
+    let claimed = app.claimed(&headers).await;
+    let phase = app.phase.lock().await;
+    match &*phase {
+        Phase::Done => Json(json!({ "phase": "done" })).into_response(),
+        _ if !claimed => Json(json!({ "phase": "claim" })).into_response(),
+        Phase::Pending { url, deadline, generation, address } => Json(json!({
+            "phase": "pending",
+            "generation": generation,
+            "address": address.to_string(),
+            "url": url,
+            "seconds_left": deadline.saturating_duration_since(Instant::now()).as_secs(),
+        }))
+        .into_response(),
+        Phase::Open { rolled_back } => {
+            let rolled_back = rolled_back.clone();
+            drop(phase);
+            match app.discover().await {
+                Ok(d) => Json(json!({
+                    "phase": "open",
+                    "form": prefill(&d, conn.local.ip()),
+                    "discover": d,
+                    "rolled_back": rolled_back,
+                    "confirm_timeout_s": app.opts.confirm_timeout_s,
+                }))
+                .into_response(),
+                Err(e) => error(StatusCode::BAD_GATEWAY, e),
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Checked {
+    valid: bool,
+    problems: ByField,
+    plan: Vec<String>,
+    warnings: Vec<String>,
+}
+
+async fn check(
+    State(app): State<Arc<App>>,
+    Extension(conn): Extension<Conn>,
+    headers: HeaderMap,
+    Json(form): Json<Form>,
+) -> Response {
+    if !app.claimed(&headers).await {
+        return not_claimed();
+    }
+    let form = form.tidy();
+    let mut problems = match app.problems(&form).await {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::BAD_GATEWAY, e),
+    };
+    let (mut plan, mut warnings) = (Vec::new(), Vec::new());
+    if problems.is_empty() {
+        let session = conn.local.ip().to_string();
+        match app.wizard.preview(&form.to_toml(), &session).await {
+            Ok((_, json)) => {
+                if let Ok(report) = serde_json::from_str::<PlanReport>(&json) {
+                    plan = report.actions.into_iter().map(|a| a.summary).collect();
+                    warnings = report.warnings;
+                }
+            }
+            Err(e) => {
+                problems.entry("form").or_default().push(Shown {
+                    message: bus_message(e),
+                    help: None,
+                });
+            }
+        }
+    }
+    Json(Checked {
+        valid: problems.is_empty(),
+        problems,
+        plan,
+        warnings,
+    })
+    .into_response()
+}
+
+async fn complete(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(form): Json<Form>,
+) -> Response {
+    if matches!(*app.phase.lock().await, Phase::Done) {
+        return error(
+            StatusCode::CONFLICT,
+            "the box is already set up; the first-boot wizard has completed",
+        );
+    }
+    if !app.claimed(&headers).await {
+        return not_claimed();
+    }
+    let form = form.tidy();
+    match app.problems(&form).await {
+        Ok(p) if p.is_empty() => {}
+        Ok(problems) => {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({ "valid": false, "problems": problems })),
+            )
+                .into_response()
+        }
+        Err(e) => return error(StatusCode::BAD_GATEWAY, e),
+    }
+    let Some(address) = form.new_address() else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "the address is not an IPv4 address");
+    };
+    let mut phase = app.phase.lock().await;
+    if matches!(*phase, Phase::Pending { .. }) {
+        return error(StatusCode::CONFLICT, "a configuration is already waiting for its confirm");
+    }
+    let timeout = app.opts.confirm_timeout_s;
+    let generation = match app.wizard.complete(&form.to_toml(), timeout).await {
+        Ok(g) => g,
+        Err(e) => return error(StatusCode::CONFLICT, bus_message(e)),
+    };
+    let url = app.url_for(IpAddr::V4(address));
+    tracing::info!(generation, %address, "first-boot configuration applied; waiting for the browser there");
+    if matches!(app.wizard.completed().await, Ok(true)) {
+        app.finish(&mut phase);
+        return Json(json!({ "phase": "done", "url": url })).into_response();
+    }
+    *phase = Phase::Pending {
+        generation,
+        address: IpAddr::V4(address),
+        url: url.clone(),
+        deadline: Instant::now() + Duration::from_secs(timeout.into()),
+    };
+    Json(json!({
+        "phase": "pending",
+        "generation": generation,
+        "url": url,
+        "address": address.to_string(),
+        "seconds_left": timeout,
+    }))
+    .into_response()
+}
+
+/// What the page at the old address fetches at the new one: the request
+/// itself is the proof (see [`at_new_address`]).
+async fn reach() -> impl IntoResponse {
+    (
+        [(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"))],
+        StatusCode::NO_CONTENT,
+    )
+}

@@ -1,0 +1,139 @@
+//! telbox-wizard: the first-boot web wizard. An HTTPS page, claimed with a
+//! one-time token, that sets the box up once through sysconfd's `Wizard`
+//! interface on D-Bus, follows the box to its new address to confirm, and
+//! stops once the wizard has completed.
+
+mod app;
+mod form;
+mod limit;
+mod page;
+mod secrets;
+mod serve;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+
+/// The first-boot web wizard of a telbox (HTTPS page, D-Bus client of sysconfd).
+#[derive(Parser)]
+#[command(name = "telbox-wizard", version)]
+struct Cli {
+    /// Where the setup token, the certificate and its key are kept (made at the first start).
+    #[arg(long, default_value = "/var/lib/telbox-wizard")]
+    state_dir: PathBuf,
+    /// Address and port of the HTTPS page.
+    #[arg(long, default_value = "0.0.0.0:443")]
+    https: SocketAddr,
+    /// Address and port of plain HTTP, which only redirects to HTTPS ("" for none).
+    #[arg(long, default_value = "0.0.0.0:80")]
+    http: String,
+    /// Seconds the box waits for the browser at its new address before it goes back.
+    #[arg(long, default_value_t = 120)]
+    confirm_timeout: u32,
+    /// Seconds the "set up" page stays served once the wizard has completed, before the server exits.
+    #[arg(long, default_value_t = 300)]
+    linger: u64,
+    /// Names the certificate is made for.
+    #[arg(long, default_values_t = ["telbox".to_owned(), "telbox.local".to_owned()])]
+    cert_name: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    telbox_program::docs::write_if_asked::<Cli>("8");
+    telbox_program::quiet_on_closed_pipe();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TELBOX_WIZARD_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("telbox-wizard: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What the console shows at the first boot; stdout is the console (and
+/// serial line) in the unit, never the journal, so the token is not logged.
+fn banner(token: &str, fingerprint: &str, https: SocketAddr) {
+    let port = match https.port() {
+        443 => String::new(),
+        p => format!(":{p}"),
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "\n telbox first-boot setup: open https://<this box's address>{port}/ in a browser\n \
+         setup token:             {token}\n \
+         certificate fingerprint: SHA-256 {fingerprint}\n \
+         (as root: appliance wizard token)\n"
+    );
+    let _ = out.flush();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cli.state_dir)
+        .with_context(|| format!("creating {}", cli.state_dir.display()))?;
+    let token = secrets::token(&cli.state_dir).context("the setup token")?;
+    let id = secrets::identity(&cli.state_dir, &cli.cert_name).context("the certificate")?;
+    let acceptor = serve::tls_acceptor(&id)?;
+
+    let bus = zbus::Connection::system()
+        .await
+        .context("connecting to the system bus")?;
+    let opts = app::Options {
+        confirm_timeout_s: cli.confirm_timeout,
+        https_port: cli.https.port(),
+    };
+    let (app, mut done) = app::App::new(&bus, token.clone(), opts)
+        .await
+        .context("asking sysconfd about the wizard")?;
+
+    let https = serve::bind(cli.https).await?;
+    let router = app::router(app.clone());
+    tokio::spawn(serve::https(https, acceptor, router));
+    if !cli.http.is_empty() {
+        let addr: SocketAddr = cli
+            .http
+            .parse()
+            .with_context(|| format!("--http {}", cli.http))?;
+        let http = serve::bind(addr).await?;
+        tokio::spawn(serve::http(http, app::redirect_router(app.clone())));
+    }
+    tracing::info!(https = %cli.https, http = %cli.http, fingerprint = %id.fingerprint, "serving the first-boot page");
+    if !*done.borrow() {
+        banner(&token, &id.fingerprint, cli.https);
+    }
+    drop(token);
+
+    let linger = Duration::from_secs(cli.linger);
+    tokio::select! {
+        _ = done.wait_for(|d| *d) => {
+            tracing::info!(linger_s = cli.linger, "the wizard has completed; the page says so, then the server stops");
+            tokio::time::sleep(linger).await;
+        }
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}
