@@ -11,8 +11,8 @@ CARGO ?= cargo
 DEB_PACKAGES := dbus systemd libudev-dev pkg-config kea-dhcp4-server chrony dahdi-source dahdi iproute2 \
 	nftables isc-dhcp-client ifupdown keepalived util-linux procps \
 	iputils-ping hyperfine shellcheck genimage dosfstools mtools fdisk e2fsprogs man-db \
-	python3-magic python3-flake8
-BINARIES := appliance sysconfd hwmgr
+	python3-magic python3-flake8 chromium chromium-driver
+BINARIES := appliance sysconfd hwmgr telbox-wizard
 CARGO_TARGET := $(or $(CARGO_TARGET_DIR),target)
 DOCS_DIR := $(CARGO_TARGET)/telbox-docs
 FUZZ_SECONDS ?= 60
@@ -36,6 +36,7 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 	@getent group telbox-admin >/dev/null || groupadd --system telbox-admin
+	@getent passwd telbox-wizard >/dev/null || useradd --system --no-create-home --shell /usr/sbin/nologin telbox-wizard
 
 build: deps
 	$(CARGO) build --release --workspace

@@ -99,7 +99,7 @@ check_docs() {
 	pages=$(find "$docs_dir/man" -name '*.[18]' | wc -l)
 	pass "$pages man pages and $(find "$docs_dir/bash-completion" "$docs_dir/zsh" -type f | wc -l) completions in $docs_dir"
 	local page
-	for page in man1/appliance.1 man1/hwmgr.1 man8/sysconfd.8; do
+	for page in man1/appliance.1 man1/hwmgr.1 man8/sysconfd.8 man8/telbox-wizard.8; do
 		local text
 		if text=$(MANWIDTH=80 man -l "$docs_dir/man/$page" 2>&1) && grep -q '^NAME' <<<"$text"; then
 			pass "man -l $page renders: $(sed -n '/^NAME/{n;p;q}' <<<"$text" | sed 's/^ *//' | cut -c1-60)…"
@@ -109,7 +109,7 @@ check_docs() {
 		fi
 	done
 	local b
-	for b in appliance hwmgr sysconfd; do
+	for b in appliance hwmgr sysconfd telbox-wizard; do
 		local reg
 		reg=$(bash -c "source '$docs_dir/bash-completion/completions/$b'; complete -p $b" 2>&1)
 		if grep -q -- "-F _$b $b\$" <<<"$reg"; then
@@ -176,7 +176,7 @@ check_units() {
 		diff <(echo "$block_a") <(echo "$block_b") | indent
 	fi
 
-	for u in sysconfd.service telbox-firstboot.service; do
+	for u in sysconfd.service telbox-firstboot.service telbox-wizard.service; do
 		out=$(systemd-analyze security --offline=yes --root="$stage" "$u" 2>&1)
 		local score
 		score=$(sed -n 's/^→ Overall exposure level for [^:]*: \([0-9.]*\) \([A-Z]*\).*/\1 \2/p' <<<"$out")
@@ -190,11 +190,11 @@ check_units() {
 
 	out=$(systemctl --root="$stage" preset-all 2>&1)
 	local missing=()
-	for u in data.mount var-lib-telbox.mount var-log-journal.mount telbox-firstboot.service sysconfd.service; do
+	for u in data.mount var-lib-telbox.mount var-log-journal.mount telbox-firstboot.service sysconfd.service telbox-wizard.service; do
 		systemctl --root="$stage" is-enabled --quiet "$u" 2>/dev/null || missing+=("$u")
 	done
 	if [ ${#missing[@]} -eq 0 ]; then
-		pass "systemctl preset-all enables the mounts, telbox-firstboot and sysconfd"
+		pass "systemctl preset-all enables the mounts, telbox-firstboot, sysconfd and telbox-wizard"
 	else
 		fail "systemctl preset-all left disabled: ${missing[*]}"
 		indent <<<"$out"
@@ -214,6 +214,12 @@ check_files() {
 		pass "systemd-sysusers creates the telbox-admin group"
 	else
 		fail "systemd-sysusers did not create telbox-admin"
+		indent <<<"$out"
+	fi
+	if grep -q '^telbox-wizard:x:[0-9]*:[0-9]*:[^:]*:/var/lib/telbox-wizard:/usr/sbin/nologin$' "$stage/etc/passwd" 2>/dev/null; then
+		pass "systemd-sysusers creates the telbox-wizard user (no login shell)"
+	else
+		fail "systemd-sysusers did not create telbox-wizard"
 		indent <<<"$out"
 	fi
 	local status=0
@@ -444,6 +450,34 @@ check_bus() {
 	else
 		fail "a telbox-admin member may call Config.Apply"
 		indent <<<"$out"
+	fi
+
+	# The wizard's user: the Wizard methods and Validate, nothing else.
+	if getent passwd telbox-wizard >/dev/null; then
+		local wizard=(--reuid=telbox-wizard --regid="$(id -g telbox-wizard)" --clear-groups)
+		out=$(bus_call "${wizard[@]}" -- "${dest[@]}" org.telbox.Sysconfd1.Wizard.Discover)
+		if grep -q '"interfaces"' <<<"$out"; then
+			pass "telbox-wizard may call Wizard.Discover"
+		else
+			fail "telbox-wizard may call Wizard.Discover"
+			indent <<<"$out"
+		fi
+		out=$(bus_call "${wizard[@]}" -- "${dest[@]}" org.telbox.Sysconfd1.Config.Validate string:"$config")
+		if grep -q 'boolean true' <<<"$out"; then
+			pass "telbox-wizard may call Config.Validate"
+		else
+			fail "telbox-wizard may call Config.Validate"
+			indent <<<"$out"
+		fi
+		out=$(bus_call "${wizard[@]}" -- "${dest[@]}" org.telbox.Sysconfd1.Config.Apply \
+			string:"$config" uint64:1 uint32:0)
+		expect_denied "telbox-wizard may not call Config.Apply" "$out"
+		out=$(bus_call "${wizard[@]}" -- "${dest[@]}" org.telbox.Sysconfd1.Config.Confirm uint64:1)
+		expect_denied "telbox-wizard may not call Config.Confirm" "$out"
+		out=$(bus_call "${wizard[@]}" -- "${dest[@]}" org.telbox.Sysconfd1.Status.Status)
+		expect_denied "telbox-wizard may not call Status.Status (only what the wizard needs)" "$out"
+	else
+		fail "no telbox-wizard user on this machine to check its policy with (make deps creates it)"
 	fi
 }
 

@@ -23,6 +23,13 @@ pub const ADMIN_GROUP: &str = "telbox-admin";
 /// wizard has completed, and `Confirm` only for the generation its own
 /// `Complete` made.
 pub const WIZARD_USER: &str = "telbox-wizard";
+/// Where the wizard keeps what it makes at its first start (its own
+/// state, not sysconfd's): the setup token, the certificate and its key.
+pub const WIZARD_STATE_DIR: &str = "/var/lib/telbox-wizard";
+/// The setup token, in [`WIZARD_STATE_DIR`] (mode 0600).
+pub const WIZARD_TOKEN_FILE: &str = "setup-token";
+/// The SHA-256 fingerprint of the wizard's certificate, in [`WIZARD_STATE_DIR`].
+pub const WIZARD_FINGERPRINT_FILE: &str = "cert-fingerprint";
 
 /// One step of a plan as a client sees it (file contents are never sent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

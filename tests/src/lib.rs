@@ -9,3 +9,4 @@ pub mod dhcp_box;
 pub mod dhcp_client;
 pub mod firmware_bundle;
 pub mod netns;
+pub mod wizard;

@@ -192,6 +192,20 @@ enum WizardCommand {
     Complete {
         /// The first-boot configuration (appliance.toml syntax).
         file: PathBuf,
+        /// Keep it only if `appliance wizard confirm` follows within S seconds.
+        #[arg(long, value_name = "S", default_value_t = 0)]
+        confirm_timeout: u32,
+    },
+    /// Keep the generation a `complete --confirm-timeout` made; the wizard is then completed.
+    Confirm {
+        /// The generation `complete` printed.
+        generation: u64,
+    },
+    /// Show the web wizard's setup token and certificate fingerprint (root only).
+    Token {
+        /// The web wizard's state directory.
+        #[arg(long, value_name = "DIR", default_value = appliance::dbus::WIZARD_STATE_DIR)]
+        state_dir: PathBuf,
     },
 }
 
@@ -231,7 +245,14 @@ fn main() -> ExitCode {
         Command::Config(ConfigCommand::Show) => bus::run(configcmd::show()),
         Command::Status { json } => bus::run(statuscmd::status(json)),
         Command::Wizard(WizardCommand::Discover { json }) => bus::run(statuscmd::discover(json)),
-        Command::Wizard(WizardCommand::Complete { file }) => bus::run(statuscmd::complete(file)),
+        Command::Wizard(WizardCommand::Complete {
+            file,
+            confirm_timeout,
+        }) => bus::run(statuscmd::complete(file, confirm_timeout)),
+        Command::Wizard(WizardCommand::Confirm { generation }) => {
+            bus::run(statuscmd::wizard_confirm(generation))
+        }
+        Command::Wizard(WizardCommand::Token { state_dir }) => statuscmd::wizard_token(&state_dir),
         Command::Berofos(command) => berofos::run(command),
         Command::Firmware(command) => bus::run(firmware::run(command)),
         Command::Network(NetworkCommand::Show { json }) => bus::run(views::network(json)),

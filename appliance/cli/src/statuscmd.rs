@@ -134,11 +134,56 @@ no telephony card found"
     Ok(())
 }
 
-pub async fn complete(file: PathBuf) -> CallResult {
+pub async fn complete(file: PathBuf, confirm_timeout: u32) -> CallResult {
     let text = std::fs::read_to_string(&file)
         .map_err(|e| CallError(format!("{}: {e}", file.display())))?;
     let conn = bus::connect().await?;
-    let g = bus::wizard(&conn).await?.complete(&text, 0).await?;
+    let g = bus::wizard(&conn)
+        .await?
+        .complete(&text, confirm_timeout)
+        .await?;
     println!("first-boot configuration applied as generation {g}");
+    if confirm_timeout > 0 && !bus::wizard(&conn).await?.completed().await? {
+        println!(
+            "keep it with `appliance wizard confirm {g}` within {confirm_timeout} s, or the previous configuration comes back"
+        );
+    }
     Ok(())
+}
+
+pub async fn wizard_confirm(generation: u64) -> CallResult {
+    let conn = bus::connect().await?;
+    bus::wizard(&conn).await?.confirm(generation).await?;
+    println!("generation {generation} confirmed; the first-boot wizard has completed");
+    Ok(())
+}
+
+/// Prints the web wizard's setup token and certificate fingerprint, which
+/// it keeps in its own state directory (readable by root only).
+pub fn wizard_token(state_dir: &std::path::Path) -> std::process::ExitCode {
+    use appliance::dbus::{WIZARD_FINGERPRINT_FILE, WIZARD_TOKEN_FILE};
+    let path = state_dir.join(WIZARD_TOKEN_FILE);
+    let token = match std::fs::read_to_string(&path) {
+        Ok(t) if !t.trim().is_empty() => t.trim().to_owned(),
+        Ok(_) => {
+            eprintln!("appliance: {} is empty", path.display());
+            return std::process::ExitCode::FAILURE;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!(
+                "appliance: no setup token yet in {}: the web wizard has not started (systemctl status telbox-wizard)",
+                state_dir.display()
+            );
+            return std::process::ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("appliance: {}: {e} (the setup token is for root only)", path.display());
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!("setup token:             {token}");
+    if let Ok(fp) = std::fs::read_to_string(state_dir.join(WIZARD_FINGERPRINT_FILE)) {
+        println!("certificate fingerprint: SHA-256 {}", fp.trim());
+    }
+    std::process::ExitCode::SUCCESS
 }

@@ -24,7 +24,7 @@ use clap::Parser;
 #[command(name = "telbox-wizard", version)]
 struct Cli {
     /// Where the setup token, the certificate and its key are kept (made at the first start).
-    #[arg(long, default_value = "/var/lib/telbox-wizard")]
+    #[arg(long, default_value = appliance::dbus::WIZARD_STATE_DIR)]
     state_dir: PathBuf,
     /// Address and port of the HTTPS page.
     #[arg(long, default_value = "0.0.0.0:443")]

@@ -17,10 +17,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 
-pub const TOKEN_FILE: &str = "setup-token";
+pub use appliance::dbus::{WIZARD_FINGERPRINT_FILE as FINGERPRINT_FILE, WIZARD_TOKEN_FILE as TOKEN_FILE};
 pub const CERT_FILE: &str = "cert.pem";
 pub const KEY_FILE: &str = "key.pem";
-pub const FINGERPRINT_FILE: &str = "cert-fingerprint";
 
 /// Letters of a token: no 0/O, 1/I/L or U, so it reads back off a console.
 const TOKEN_ALPHABET: &[u8; 32] = b"ABCDEFGHJKMNPQRSTVWXYZ0123456789";

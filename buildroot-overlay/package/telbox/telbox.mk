@@ -15,10 +15,10 @@ TELBOX_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = \
 
 # What is installed where; buildroot-overlay/check.sh stages the same paths.
 TELBOX_BINARIES_BIN = appliance hwmgr
-TELBOX_BINARIES_SBIN = sysconfd
+TELBOX_BINARIES_SBIN = sysconfd telbox-wizard
 TELBOX_DOCS = docs/config.md docs/dbus.md buildroot-overlay/README.md
 
-TELBOX_CARGO_BUILD_OPTS = -p appliance-cli -p hwmgr -p sysconfd --bins
+TELBOX_CARGO_BUILD_OPTS = -p appliance-cli -p hwmgr -p sysconfd -p telbox-wizard --bins
 TELBOX_PROFILE = $(if $(BR2_ENABLE_DEBUG),debug,release)
 TELBOX_BIN_DIR = $(@D)/target/$(RUSTC_TARGET_NAME)/$(TELBOX_PROFILE)
 

@@ -137,7 +137,7 @@ pub async fn require_wizard(
     Err(refuse(
         caller.uid,
         method,
-        &format!("root, the {ADMIN_GROUP} group or the {WIZARD_USER} user"),
+        &format!("root or membership of the {ADMIN_GROUP} group, or the {WIZARD_USER} user"),
     ))
 }
 
