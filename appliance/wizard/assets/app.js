@@ -194,6 +194,7 @@ function render(st) {
         $('rolled-back').hidden = false;
         document.body.dataset.rolledBack = 'yes';
       }
+      if (st.failed) formError(st.failed);
       show('open');
       break;
     case 'pending': {

@@ -47,8 +47,13 @@ pub struct RolledBack {
 }
 
 enum Phase {
-    /// The form, with the last attempt's rollback if there was one.
-    Open { rolled_back: Option<RolledBack> },
+    /// The form, with the last attempt's rollback or failure if there was one.
+    Open {
+        rolled_back: Option<RolledBack>,
+        failed: Option<String>,
+    },
+    /// The page has its answer; `Complete` follows (see [`ANSWER_FIRST`]).
+    Applying { address: IpAddr, url: String },
     /// Applied; waiting for a request at `address` before the deadline.
     Pending {
         generation: u64,
@@ -91,7 +96,10 @@ impl App {
         let phase = if completed {
             Phase::Done
         } else {
-            Phase::Open { rolled_back: None }
+            Phase::Open {
+                rolled_back: None,
+                failed: None,
+            }
         };
         let app = App {
             token,
@@ -191,9 +199,41 @@ impl App {
                         url,
                         seconds: self.opts.confirm_timeout_s,
                     }),
+                    failed: None,
                 };
             }
             Err(e) => tracing::warn!(error = %e, "asking sysconfd whether the wizard completed failed"),
+        }
+    }
+
+    /// Calls `Complete` and follows its answer: waiting for the browser at
+    /// the new address, done at once (nothing to confirm), or the form again.
+    async fn apply(&self, toml: String, address: IpAddr, url: String) {
+        let timeout = self.opts.confirm_timeout_s;
+        let answer = self.wizard.complete(&toml, timeout).await;
+        let mut phase = self.phase.lock().await;
+        match answer {
+            Ok(generation) => {
+                tracing::info!(generation, %address, "first-boot configuration applied; waiting for the browser there");
+                if matches!(self.wizard.completed().await, Ok(true)) {
+                    self.finish(&mut phase);
+                } else {
+                    *phase = Phase::Pending {
+                        generation,
+                        address,
+                        url,
+                        deadline: Instant::now() + Duration::from_secs(timeout.into()),
+                    };
+                }
+            }
+            Err(e) => {
+                let failed = bus_message(e);
+                tracing::warn!(error = %failed, "Complete failed");
+                *phase = Phase::Open {
+                    rolled_back: None,
+                    failed: Some(failed),
+                };
+            }
         }
     }
 
@@ -288,6 +328,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/", get(page::index))
         .route("/app.js", get(page::script))
         .route("/style.css", get(page::style))
+        .route("/icon.svg", get(page::icon))
         .route("/api/claim", post(claim))
         .route("/api/state", get(state))
         .route("/api/check", post(check))
@@ -420,8 +461,18 @@ async fn state(
             "seconds_left": deadline.saturating_duration_since(Instant::now()).as_secs(),
         }))
         .into_response(),
-        Phase::Open { rolled_back } => {
-            let rolled_back = rolled_back.clone();
+        Phase::Applying { url, address } => Json(json!({
+            "phase": "pending",
+            "address": address.to_string(),
+            "url": url,
+            "seconds_left": app.opts.confirm_timeout_s,
+        }))
+        .into_response(),
+        Phase::Open {
+            rolled_back,
+            failed,
+        } => {
+            let (rolled_back, failed) = (rolled_back.clone(), failed.clone());
             drop(phase);
             match app.discover().await {
                 Ok(d) => Json(json!({
@@ -429,6 +480,7 @@ async fn state(
                     "form": prefill(&d, conn.local.ip()),
                     "discover": d,
                     "rolled_back": rolled_back,
+                    "failed": failed,
                     "confirm_timeout_s": app.opts.confirm_timeout_s,
                 }))
                 .into_response(),
@@ -517,35 +569,35 @@ async fn complete(
         return error(StatusCode::UNPROCESSABLE_ENTITY, "the address is not an IPv4 address");
     };
     let mut phase = app.phase.lock().await;
-    if matches!(*phase, Phase::Pending { .. }) {
-        return error(StatusCode::CONFLICT, "a configuration is already waiting for its confirm");
+    if !matches!(*phase, Phase::Open { .. }) {
+        return error(StatusCode::CONFLICT, "a configuration is already being applied");
     }
-    let timeout = app.opts.confirm_timeout_s;
-    let generation = match app.wizard.complete(&form.to_toml(), timeout).await {
-        Ok(g) => g,
-        Err(e) => return error(StatusCode::CONFLICT, bus_message(e)),
-    };
-    let url = app.url_for(IpAddr::V4(address));
-    tracing::info!(generation, %address, "first-boot configuration applied; waiting for the browser there");
-    if matches!(app.wizard.completed().await, Ok(true)) {
-        app.finish(&mut phase);
-        return Json(json!({ "phase": "done", "url": url })).into_response();
-    }
-    *phase = Phase::Pending {
-        generation,
-        address: IpAddr::V4(address),
+    let address = IpAddr::V4(address);
+    let url = app.url_for(address);
+    *phase = Phase::Applying {
+        address,
         url: url.clone(),
-        deadline: Instant::now() + Duration::from_secs(timeout.into()),
     };
+    drop(phase);
+    // The answer goes out on the connection to the old address, which the
+    // apply may take away: it must reach the browser first.
+    let (toml, worker) = (form.to_toml(), app.clone());
+    let moved_url = url.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(ANSWER_FIRST).await;
+        worker.apply(toml, address, moved_url).await;
+    });
     Json(json!({
         "phase": "pending",
-        "generation": generation,
         "url": url,
         "address": address.to_string(),
-        "seconds_left": timeout,
+        "seconds_left": app.opts.confirm_timeout_s,
     }))
     .into_response()
 }
+
+/// How long `Complete` waits after the page has its answer.
+const ANSWER_FIRST: Duration = Duration::from_millis(500);
 
 /// What the page at the old address fetches at the new one: the request
 /// itself is the proof (see [`at_new_address`]).
