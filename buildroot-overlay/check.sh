@@ -112,7 +112,7 @@ check_docs() {
 	for b in appliance hwmgr sysconfd telbox-wizard; do
 		local reg
 		reg=$(bash -c "source '$docs_dir/bash-completion/completions/$b'; complete -p $b" 2>&1)
-		if grep -q -- "-F _$b $b\$" <<<"$reg"; then
+		if grep -q -- "-F _${b//-/__} $b\$" <<<"$reg"; then
 			pass "bash: $reg"
 		else
 			fail "bash completion of $b is not registered"

@@ -26,7 +26,13 @@ pub fn ensure_wizard_user() {
         .is_ok_and(|o| o.status.success());
     if !known {
         let out = Command::new("useradd")
-            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", WIZARD_USER])
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                WIZARD_USER,
+            ])
             .output()
             .expect("useradd");
         assert!(
@@ -88,7 +94,16 @@ impl WizardServer {
         let log = dir.join("wizard.log");
         let console = dir.join("wizard.console");
         let child = Command::new("ip")
-            .args(["netns", "exec", o.netns.name(), "runuser", "-u", WIZARD_USER, "--", "env"])
+            .args([
+                "netns",
+                "exec",
+                o.netns.name(),
+                "runuser",
+                "-u",
+                WIZARD_USER,
+                "--",
+                "env",
+            ])
             .arg(format!("DBUS_SYSTEM_BUS_ADDRESS={}", o.bus_address))
             .arg(bin("telbox-wizard"))
             .arg("--state-dir")
@@ -174,11 +189,17 @@ impl WebDriverCompatibleCommand for BrowserLog {
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({ "type": "browser" }).to_string()))
+        (
+            http::Method::POST,
+            Some(json!({ "type": "browser" }).to_string()),
+        )
     }
 }
 
@@ -346,7 +367,11 @@ impl Browser {
 
     /// The console's entries since the last call: (level, source, message).
     pub async fn console(&self) -> Vec<(String, String, String)> {
-        let entries = self.client.issue_cmd(BrowserLog).await.expect("browser log");
+        let entries = self
+            .client
+            .issue_cmd(BrowserLog)
+            .await
+            .expect("browser log");
         entries
             .as_array()
             .map(|a| {

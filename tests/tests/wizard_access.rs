@@ -30,16 +30,14 @@ struct Files {
 }
 
 fn files(dir: &Path) -> Files {
-    let f = |name: &str, text: &str| {
-        shared_file(dir, name, text)
-            .to_str()
-            .unwrap()
-            .to_owned()
-    };
+    let f = |name: &str, text: &str| shared_file(dir, name, text).to_str().unwrap().to_owned();
     Files {
         one: f("one.toml", BASE),
         two: f("two.toml", &BASE.replace("\"telbox\"", "\"second\"")),
-        wizard: f("wizard.toml", &BASE.replace("192.0.2.10/24", "192.0.2.20/24")),
+        wizard: f(
+            "wizard.toml",
+            &BASE.replace("192.0.2.10/24", "192.0.2.20/24"),
+        ),
     }
 }
 
@@ -54,8 +52,16 @@ fn ok(d: &Sysconfd, user: Option<&str>, args: &[&str]) -> String {
 
 fn refused(d: &Sysconfd, user: &str, args: &[&str], why: &str) {
     let out = d.appliance_as(user, args);
-    assert!(!out.status.success(), "{args:?} was allowed for {user}: {}", text(&out));
-    assert!(text(&out).contains(why), "{args:?} as {user}: {}", text(&out));
+    assert!(
+        !out.status.success(),
+        "{args:?} was allowed for {user}: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains(why),
+        "{args:?} as {user}: {}",
+        text(&out)
+    );
 }
 
 fn status(d: &Sysconfd) -> serde_json::Value {
@@ -88,7 +94,11 @@ fn the_wizard_user_may_set_up_the_box_once_and_do_nothing_else() {
     assert!(ok(&d, Some(WIZARD_USER), &["wizard", "discover", "--json"]).contains("eth0"));
 
     // A generation an admin applied, waiting for its confirm: not the wizard's to keep.
-    ok(&d, None, &["config", "apply", &f.two, "--confirm-timeout", "300"]);
+    ok(
+        &d,
+        None,
+        &["config", "apply", &f.two, "--confirm-timeout", "300"],
+    );
     assert_eq!(status(&d)["pending"]["generation"], 2);
     refused(
         &d,
@@ -108,7 +118,10 @@ fn the_wizard_user_may_set_up_the_box_once_and_do_nothing_else() {
     assert!(out.contains("generation 3"), "{out}");
     let s = status(&d);
     assert_eq!(s["pending"]["generation"], 3, "{s}");
-    assert_eq!(s["wizard_completed"], false, "not completed before its confirm");
+    assert_eq!(
+        s["wizard_completed"], false,
+        "not completed before its confirm"
+    );
     refused(&d, WIZARD_USER, &["config", "confirm", "3"], bus_says);
     ok(&d, Some(WIZARD_USER), &["wizard", "confirm", "3"]);
     let s = status(&d);
@@ -122,7 +135,12 @@ fn the_wizard_user_may_set_up_the_box_once_and_do_nothing_else() {
 
     // Once completed: Complete is refused, to the wizard and to root.
     let done = snapshot(&root);
-    refused(&d, WIZARD_USER, &["wizard", "complete", &f.one], "AlreadyCompleted");
+    refused(
+        &d,
+        WIZARD_USER,
+        &["wizard", "complete", &f.one],
+        "AlreadyCompleted",
+    );
     let out = d.appliance(&["wizard", "complete", &f.one]);
     assert!(text(&out).contains("AlreadyCompleted"), "{}", text(&out));
     assert_eq!(snapshot(&root), done);
@@ -138,7 +156,11 @@ fn with_an_allow_all_policy_sysconfd_still_holds_the_wizard_to_its_rules() {
     let d = Sysconfd::start(&bus, &root, &[]);
     let f = files(dir.path());
     ok(&d, None, &["config", "apply", &f.one]);
-    ok(&d, None, &["config", "apply", &f.two, "--confirm-timeout", "300"]);
+    ok(
+        &d,
+        None,
+        &["config", "apply", &f.two, "--confirm-timeout", "300"],
+    );
     let before = snapshot(&root);
 
     let daemon_says = "needs root or membership of the telbox-admin group";
@@ -168,5 +190,10 @@ fn with_an_allow_all_policy_sysconfd_still_holds_the_wizard_to_its_rules() {
 
     ok(&d, Some(WIZARD_USER), &["wizard", "complete", &f.wizard]);
     assert_eq!(status(&d)["wizard_completed"], true);
-    refused(&d, WIZARD_USER, &["wizard", "complete", &f.wizard], "AlreadyCompleted");
+    refused(
+        &d,
+        WIZARD_USER,
+        &["wizard", "complete", &f.wizard],
+        "AlreadyCompleted",
+    );
 }

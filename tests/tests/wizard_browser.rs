@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use telbox_tests::bins::require_root;
 use telbox_tests::bus::PrivateBus;
-use telbox_tests::dahdi_fixture::Fixture;
 use telbox_tests::daemon::{scratch_dir, shared_file, text, Sysconfd};
+use telbox_tests::dahdi_fixture::Fixture;
 use telbox_tests::netns::Netns;
-use telbox_tests::wizard::{ensure_wizard_user, wizard_ids, Browser, WizardOptions, WizardServer, WIZARD_USER};
+use telbox_tests::wizard::{
+    ensure_wizard_user, wizard_ids, Browser, WizardOptions, WizardServer, WIZARD_USER,
+};
 
 /// What the installer's seed leaves: the box at 192.0.2.10 on eth0.
 const SEED: &str = r#"
@@ -87,7 +89,10 @@ impl Lab {
         ]);
         assert!(out.status.success(), "{}", text(&out));
         let shown = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(shown.contains("certificate fingerprint: SHA-256 "), "{shown}");
+        assert!(
+            shown.contains("certificate fingerprint: SHA-256 "),
+            "{shown}"
+        );
         shown
             .lines()
             .find_map(|l| l.strip_prefix("setup token:"))
@@ -138,7 +143,10 @@ async fn fetch(b: &Browser, method: &str, path: &str, body: &str) -> (u64, Strin
         .execute(&format!("return (async () => {{ {script} }})();"), vec![])
         .await
         .expect("fetch from the page");
-    (v[0].as_u64().unwrap_or(0), v[1].as_str().unwrap_or("").to_owned())
+    (
+        v[0].as_u64().unwrap_or(0),
+        v[1].as_str().unwrap_or("").to_owned(),
+    )
 }
 
 async fn claim(b: &Browser, token: &str) {
@@ -187,7 +195,11 @@ async fn fits_phone(b: &Browser) {
     let fits = b
         .js("return document.documentElement.scrollWidth <= window.innerWidth")
         .await;
-    assert_eq!(fits, Value::Bool(true), "the page is wider than a phone's screen");
+    assert_eq!(
+        fits,
+        Value::Bool(true),
+        "the page is wider than a phone's screen"
+    );
 }
 
 #[test]
@@ -319,18 +331,30 @@ fn the_wizard_claims_shows_checks_completes_and_is_confirmed_from_the_new_addres
     assert_eq!(h[0]["outcome"], "applied", "{h}");
     assert_eq!(h[0]["caller_uid"], wizard_ids().0, "{h}");
     assert_eq!(lab.boxns.ipv4("eth0"), vec!["192.0.2.20/24"]);
-    assert!(lab.wizard.log_text().contains("confirmed"), "{}", lab.wizard.log_text());
+    assert!(
+        lab.wizard.log_text().contains("confirmed"),
+        "{}",
+        lab.wizard.log_text()
+    );
 
     // sysconfd refuses a second Complete, to the wizard's user too.
     let again = shared_file(lab.dir.path(), "again.toml", SEED);
-    let out = lab
-        .d
-        .appliance_as(WIZARD_USER, &["wizard", "complete", again.to_str().unwrap()]);
-    assert!(!out.status.success() && text(&out).contains("AlreadyCompleted"), "{}", text(&out));
+    let out = lab.d.appliance_as(
+        WIZARD_USER,
+        &["wizard", "complete", again.to_str().unwrap()],
+    );
+    assert!(
+        !out.status.success() && text(&out).contains("AlreadyCompleted"),
+        "{}",
+        text(&out)
+    );
 
     // The server stops by itself once it has said so.
     let exit = lab.wizard.wait_exit(Duration::from_secs(20));
-    assert!(exit.is_some_and(|s| s.success()), "the wizard did not stop: {exit:?}");
+    assert!(
+        exit.is_some_and(|s| s.success()),
+        "the wizard did not stop: {exit:?}"
+    );
     lab.assert_token_unlogged(&token);
     eprintln!("browser flow: {:.1} s", started.elapsed().as_secs_f64());
 }

@@ -177,7 +177,10 @@ pub fn wizard_token(state_dir: &std::path::Path) -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
         Err(e) => {
-            eprintln!("appliance: {}: {e} (the setup token is for root only)", path.display());
+            eprintln!(
+                "appliance: {}: {e} (the setup token is for root only)",
+                path.display()
+            );
             return std::process::ExitCode::FAILURE;
         }
     };

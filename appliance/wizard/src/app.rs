@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use appliance::dbus::PlanReport;
-use telbox_client::{ConfigProxy, WizardProxy};
 use appliance::views::DiscoverReport;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -17,6 +16,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use telbox_client::{ConfigProxy, WizardProxy};
 use tokio::sync::{watch, Mutex};
 
 use crate::form::{by_field, ByField, Form, Problem, Rounds, Shown};
@@ -53,7 +53,10 @@ enum Phase {
         failed: Option<String>,
     },
     /// The page has its answer; `Complete` follows (see [`ANSWER_FIRST`]).
-    Applying { address: IpAddr, url: String },
+    Applying {
+        address: IpAddr,
+        url: String,
+    },
     /// Applied; waiting for a request at `address` before the deadline.
     Pending {
         generation: u64,
@@ -202,7 +205,9 @@ impl App {
                     failed: None,
                 };
             }
-            Err(e) => tracing::warn!(error = %e, "asking sysconfd whether the wizard completed failed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "asking sysconfd whether the wizard completed failed")
+            }
         }
     }
 
@@ -402,7 +407,12 @@ async fn claim(
     }
     let id = match secrets::random_bytes(16) {
         Ok(b) => b.iter().map(|x| format!("{x:02x}")).collect::<String>(),
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("no randomness: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("no randomness: {e}"),
+            )
+        }
     };
     app.sessions.lock().await.insert(id.clone());
     tracing::info!(client = %client, "the box was claimed with the setup token");
@@ -453,7 +463,12 @@ async fn state(
     match &*phase {
         Phase::Done => Json(json!({ "phase": "done" })).into_response(),
         _ if !claimed => Json(json!({ "phase": "claim" })).into_response(),
-        Phase::Pending { url, deadline, generation, address } => Json(json!({
+        Phase::Pending {
+            url,
+            deadline,
+            generation,
+            address,
+        } => Json(json!({
             "phase": "pending",
             "generation": generation,
             "address": address.to_string(),
@@ -566,11 +581,17 @@ async fn complete(
         Err(e) => return error(StatusCode::BAD_GATEWAY, e),
     }
     let Some(address) = form.new_address() else {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "the address is not an IPv4 address");
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the address is not an IPv4 address",
+        );
     };
     let mut phase = app.phase.lock().await;
     if !matches!(*phase, Phase::Open { .. }) {
-        return error(StatusCode::CONFLICT, "a configuration is already being applied");
+        return error(
+            StatusCode::CONFLICT,
+            "a configuration is already being applied",
+        );
     }
     let address = IpAddr::V4(address);
     let url = app.url_for(address);
@@ -603,7 +624,10 @@ const ANSWER_FIRST: Duration = Duration::from_millis(500);
 /// itself is the proof (see [`at_new_address`]).
 async fn reach() -> impl IntoResponse {
     (
-        [(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"))],
+        [(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        )],
         StatusCode::NO_CONTENT,
     )
 }

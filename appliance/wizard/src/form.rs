@@ -194,9 +194,10 @@ pub fn by_field(problems: Vec<Problem>) -> ByField {
             .filter(|_| !p.path.is_empty())
             .map(str::to_owned)
             .unwrap_or(p.message);
-        out.entry(field_of(&p.path))
-            .or_default()
-            .push(Shown { message, help: p.help });
+        out.entry(field_of(&p.path)).or_default().push(Shown {
+            message,
+            help: p.help,
+        });
     }
     out
 }
@@ -272,12 +273,14 @@ mod tests {
     #[test]
     fn a_form_becomes_a_valid_configuration() {
         let text = form().to_toml();
-        let config = appliance::config::load(&text, "wizard").unwrap_or_else(|r| {
-            panic!("{text}\n{:?}", r.problems)
-        });
+        let config = appliance::config::load(&text, "wizard")
+            .unwrap_or_else(|r| panic!("{text}\n{:?}", r.problems));
         assert_eq!(config.system.hostname.to_string(), "pbx");
         assert!(text.contains("address = \"192.0.2.20/24\""), "{text}");
-        assert!(text.contains("nameservers = [\"192.0.2.53\", \"198.51.100.53\"]"), "{text}");
+        assert!(
+            text.contains("nameservers = [\"192.0.2.53\", \"198.51.100.53\"]"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -291,7 +294,10 @@ mod tests {
             Ok(_) => panic!("a host name with a newline validated"),
             Err(r) => r.problems,
         };
-        assert!(problems.iter().any(|p| p.path == "system.hostname"), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.path == "system.hostname"),
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -316,7 +322,12 @@ mod tests {
         }
         assert_eq!(made, 3, "found wrong, found wrong again, valid");
         let shown = rounds.finish();
-        assert!(shown["hostname"][0].message.starts_with("invalid host name"), "{shown:?}");
+        assert!(
+            shown["hostname"][0]
+                .message
+                .starts_with("invalid host name"),
+            "{shown:?}"
+        );
         assert!(shown["gateway"][0].message.contains("outside"), "{shown:?}");
         assert!(!shown.contains_key("form"), "{shown:?}");
     }

@@ -47,7 +47,11 @@ impl Attempts {
         let full = |q: &VecDeque<Instant>, max: usize| {
             (q.len() >= max).then(|| self.window - now.duration_since(q[q.len() - max]))
         };
-        if let Some(wait) = self.clients.get(&client).and_then(|q| full(q, self.per_client)) {
+        if let Some(wait) = self
+            .clients
+            .get(&client)
+            .and_then(|q| full(q, self.per_client))
+        {
             return Err(wait);
         }
         if let Some(wait) = full(&self.all, self.overall) {

@@ -13,7 +13,10 @@ pub async fn index() -> Html<&'static str> {
 }
 
 pub async fn script() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SCRIPT)
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        SCRIPT,
+    )
 }
 
 pub async fn style() -> impl IntoResponse {

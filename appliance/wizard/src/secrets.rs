@@ -17,7 +17,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 
-pub use appliance::dbus::{WIZARD_FINGERPRINT_FILE as FINGERPRINT_FILE, WIZARD_TOKEN_FILE as TOKEN_FILE};
+pub use appliance::dbus::{
+    WIZARD_FINGERPRINT_FILE as FINGERPRINT_FILE, WIZARD_TOKEN_FILE as TOKEN_FILE,
+};
 pub const CERT_FILE: &str = "cert.pem";
 pub const KEY_FILE: &str = "key.pem";
 
@@ -120,7 +122,11 @@ pub fn identity(dir: &Path, names: &[String]) -> anyhow::Result<Identity> {
     let (cert_path, key_path) = (dir.join(CERT_FILE), dir.join(KEY_FILE));
     if !(cert_path.exists() && key_path.exists()) {
         let made = rcgen::generate_simple_self_signed(names.to_vec())?;
-        write_new(&key_path, made.signing_key.serialize_pem().as_bytes(), 0o600)?;
+        write_new(
+            &key_path,
+            made.signing_key.serialize_pem().as_bytes(),
+            0o600,
+        )?;
         write_new(&cert_path, made.cert.pem().as_bytes(), 0o644)?;
     }
     let certs = CertificateDer::pem_file_iter(&cert_path)?.collect::<Result<Vec<_>, _>>()?;
@@ -167,7 +173,10 @@ mod tests {
         assert_eq!(id.fingerprint.len(), 32 * 3 - 1);
         use std::os::unix::fs::PermissionsExt;
         for (f, mode) in [(TOKEN_FILE, 0o600), (KEY_FILE, 0o600), (CERT_FILE, 0o644)] {
-            let m = fs::metadata(dir.path().join(f)).unwrap().permissions().mode();
+            let m = fs::metadata(dir.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(m & 0o777, mode, "{f}");
         }
     }

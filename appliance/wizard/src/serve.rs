@@ -70,7 +70,9 @@ pub async fn https(listener: TcpListener, acceptor: TlsAcceptor, router: Router)
         tokio::spawn(async move {
             match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => serve_conn(tls, conn, router).await,
-                Ok(Err(e)) => tracing::debug!(peer = %conn.peer, error = %e, "TLS handshake failed"),
+                Ok(Err(e)) => {
+                    tracing::debug!(peer = %conn.peer, error = %e, "TLS handshake failed")
+                }
                 Err(_) => tracing::debug!(peer = %conn.peer, "TLS handshake timed out"),
             }
         });

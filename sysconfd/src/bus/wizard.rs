@@ -154,7 +154,9 @@ impl WizardIface {
                     format!("{}\n", applied.generation).as_bytes(),
                     0o644,
                 )
-                .map_err(|e| BusError::ApplyFailed(format!("recording the wizard's generation: {e}")))?;
+                .map_err(|e| {
+                    BusError::ApplyFailed(format!("recording the wizard's generation: {e}"))
+                })?;
                 drop(engine);
                 super::arm_confirm_timer(
                     conn.clone(),
@@ -207,7 +209,11 @@ impl WizardIface {
         engine.confirm(generation)?;
         self.mark_completed(generation)?;
         drop(engine);
-        tracing::info!(generation, uid = caller.uid(), "first-boot wizard confirmed");
+        tracing::info!(
+            generation,
+            uid = caller.uid(),
+            "first-boot wizard confirmed"
+        );
         self.completed_changed(&emitter).await?;
         super::config::announce_confirmed(conn, generation).await;
         Ok(())
