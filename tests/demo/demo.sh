@@ -7,7 +7,7 @@
 # lands under a scratch root. Nothing on the host is touched.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bin=$PWD/target/release
+bin=$(realpath "${CARGO_TARGET_DIR:-target}")/release
 work=$(mktemp -d /tmp/telbox-demo.XXXXXX)
 chmod 755 "$work"
 ns=telbox-demo-$$
