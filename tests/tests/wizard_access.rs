@@ -188,7 +188,14 @@ fn with_an_allow_all_policy_sysconfd_still_holds_the_wizard_to_its_rules() {
     assert_eq!(status(&d)["pending"]["generation"], 2);
     ok(&d, None, &["config", "confirm", "2"]);
 
-    ok(&d, Some(WIZARD_USER), &["wizard", "complete", &f.wizard]);
+    // An admin's Config.Confirm of the wizard's generation completes the wizard too.
+    ok(
+        &d,
+        Some(WIZARD_USER),
+        &["wizard", "complete", &f.wizard, "--confirm-timeout", "120"],
+    );
+    assert_eq!(status(&d)["wizard_completed"], false);
+    ok(&d, None, &["config", "confirm", "3"]);
     assert_eq!(status(&d)["wizard_completed"], true);
     refused(
         &d,

@@ -215,7 +215,11 @@ impl ConfigIface {
         generation: u64,
     ) -> Result<(), BusError> {
         require_admin(conn, &header, "Confirm").await?;
-        self.shared.engine.write().await.confirm(generation)?;
+        {
+            let mut engine = self.shared.engine.write().await;
+            engine.confirm(generation)?;
+            super::wizard::confirmed(&self.shared.state_dir, generation)?;
+        }
         Self::generation_confirmed(&emitter, generation).await?;
         Ok(())
     }

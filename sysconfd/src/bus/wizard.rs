@@ -6,7 +6,7 @@
 //! made. A `Complete` with a confirm timeout counts as done only once that
 //! generation is confirmed; when it rolls back, the wizard may try again.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,20 +34,15 @@ impl WizardIface {
     }
 
     fn marker(&self) -> PathBuf {
-        self.shared.state_dir.join("wizard-completed")
+        completed_marker(&self.shared.state_dir)
     }
 
-    /// Holds the generation a `Complete` with a confirm timeout made.
     fn pending_marker(&self) -> PathBuf {
-        self.shared.state_dir.join("wizard-pending")
+        pending_marker(&self.shared.state_dir)
     }
 
     fn wizard_generation(&self) -> Option<u64> {
-        std::fs::read_to_string(self.pending_marker())
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
+        wizard_generation(&self.shared.state_dir)
     }
 
     fn refuse_completed(&self) -> Result<(), BusError> {
@@ -60,11 +55,45 @@ impl WizardIface {
     }
 
     fn mark_completed(&self, generation: u64) -> Result<(), BusError> {
-        write_atomic(&self.marker(), format!("{generation}\n").as_bytes(), 0o644)
-            .map_err(|e| BusError::ApplyFailed(format!("recording wizard completion: {e}")))?;
-        let _ = std::fs::remove_file(self.pending_marker());
-        Ok(())
+        mark_completed(&self.shared.state_dir, generation)
     }
+}
+
+fn completed_marker(state_dir: &Path) -> PathBuf {
+    state_dir.join("wizard-completed")
+}
+
+/// Holds the generation a `Complete` with a confirm timeout made.
+fn pending_marker(state_dir: &Path) -> PathBuf {
+    state_dir.join("wizard-pending")
+}
+
+fn wizard_generation(state_dir: &Path) -> Option<u64> {
+    std::fs::read_to_string(pending_marker(state_dir))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn mark_completed(state_dir: &Path, generation: u64) -> Result<(), BusError> {
+    write_atomic(
+        &completed_marker(state_dir),
+        format!("{generation}\n").as_bytes(),
+        0o644,
+    )
+    .map_err(|e| BusError::ApplyFailed(format!("recording wizard completion: {e}")))?;
+    let _ = std::fs::remove_file(pending_marker(state_dir));
+    Ok(())
+}
+
+/// An admin's `Config.Confirm` of the generation the wizard's `Complete`
+/// made completes the wizard as its own `Confirm` would.
+pub(super) fn confirmed(state_dir: &Path, generation: u64) -> Result<(), BusError> {
+    if wizard_generation(state_dir) == Some(generation) {
+        mark_completed(state_dir, generation)?;
+    }
+    Ok(())
 }
 
 #[interface(name = "org.telbox.Sysconfd1.Wizard")]
