@@ -75,6 +75,9 @@ pub struct WizardOptions<'a> {
     pub http_port: u16,
     pub confirm_timeout_s: u32,
     pub linger_s: u64,
+    /// Wrong tokens per client address and window (seconds).
+    pub token_tries: usize,
+    pub token_window_s: u64,
 }
 
 impl WizardServer {
@@ -112,6 +115,8 @@ impl WizardServer {
             .args(["--http", &format!("0.0.0.0:{}", o.http_port)])
             .args(["--confirm-timeout", &o.confirm_timeout_s.to_string()])
             .args(["--linger", &o.linger_s.to_string()])
+            .args(["--token-tries", &o.token_tries.to_string()])
+            .args(["--token-window", &o.token_window_s.to_string()])
             .stdout(fs::File::create(&console).expect("console file"))
             .stderr(fs::File::create(&log).expect("log file"))
             .spawn()
@@ -242,12 +247,18 @@ impl Browser {
         ];
         let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
-        args.push(format!("--window-size={},{}", PHONE.0, PHONE.1));
+        args.push(format!("--window-size={},{}", PHONE.0, PHONE.1 + 100));
         let caps = json!({
             "browserName": "chrome",
             "acceptInsecureCerts": true,
             "goog:loggingPrefs": { "browser": "ALL" },
-            "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args },
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": args,
+                "mobileEmulation": {
+                    "deviceMetrics": { "width": PHONE.0, "height": PHONE.1, "pixelRatio": 1.0, "touch": true },
+                },
+            },
         });
         let caps = match caps {
             Value::Object(m) => m,

@@ -41,7 +41,7 @@ struct Lab {
     _bus: PrivateBus,
 }
 
-fn lab(confirm_timeout_s: u32, linger_s: u64) -> Lab {
+fn lab(confirm_timeout_s: u32, linger_s: u64, token_window_s: u64) -> Lab {
     require_root("the wizard in a browser");
     ensure_wizard_user();
     let boxns = Netns::create();
@@ -66,6 +66,8 @@ fn lab(confirm_timeout_s: u32, linger_s: u64) -> Lab {
             http_port: 8080,
             confirm_timeout_s,
             linger_s,
+            token_tries: 5,
+            token_window_s,
         },
     );
     Lab {
@@ -205,7 +207,7 @@ async fn fits_phone(b: &Browser) {
 #[test]
 fn the_wizard_claims_shows_checks_completes_and_is_confirmed_from_the_new_address() {
     let started = Instant::now();
-    let mut lab = lab(60, 6);
+    let mut lab = lab(60, 6, 300);
     let token = lab.token();
     assert!(
         lab.wizard.console_text().contains(&token),
@@ -363,13 +365,29 @@ fn the_wizard_claims_shows_checks_completes_and_is_confirmed_from_the_new_addres
 fn an_unreachable_new_address_comes_back_by_itself_and_the_page_says_so() {
     let started = Instant::now();
     const TIMEOUT: u32 = 8;
-    let lab = lab(TIMEOUT, 5);
+    const WINDOW: u64 = 4;
+    let lab = lab(TIMEOUT, 5, WINDOW);
     let token = lab.token();
 
     let (console, went_back) = lab.browse(async || {
         let b = Browser::start(9515, "rollback").await;
         b.client.goto(OLD).await.unwrap();
         b.wait_phase("claim", Duration::from_secs(15)).await;
+
+        // Five wrong tokens, then this client waits out the window, even with the right one.
+        let wrong = r#"{"token":"AAAAA-BBBBB-CCCCC-DDDDD"}"#;
+        for _ in 0..5 {
+            assert_eq!(fetch(&b, "POST", "/api/claim", wrong).await.0, 403);
+        }
+        let locked = Instant::now();
+        let (status, body) = fetch(&b, "POST", "/api/claim", wrong).await;
+        assert_eq!(status, 429, "{body}");
+        assert!(body.contains("try again in"), "{body}");
+        let right = format!(r#"{{"token":"{token}"}}"#);
+        assert_eq!(fetch(&b, "POST", "/api/claim", &right).await.0, 429);
+        assert_eq!(fetch(&b, "GET", "/api/state", "").await.1, r#"{"phase":"claim"}"#);
+        let window = Duration::from_secs(WINDOW);
+        tokio::time::sleep(window.saturating_sub(locked.elapsed()) + Duration::from_millis(300)).await;
         claim(&b, &token).await;
 
         // An address this LAN has no route to.

@@ -36,6 +36,9 @@ pub struct Options {
     pub confirm_timeout_s: u32,
     /// The HTTPS port, for the addresses the page sends the browser to.
     pub https_port: u16,
+    /// Wrong tokens a client address may enter per window (thirty for all clients together).
+    pub token_tries: usize,
+    pub token_window: Duration,
 }
 
 /// A `Complete` the box went back from, for the page to say so.
@@ -104,13 +107,18 @@ impl App {
                 failed: None,
             }
         };
+        let attempts = Attempts::new(
+            opts.token_tries,
+            opts.token_tries.max(30),
+            opts.token_window,
+        );
         let app = App {
             token,
             opts,
             wizard,
             config,
             sessions: Mutex::new(HashSet::new()),
-            attempts: std::sync::Mutex::new(Attempts::new(5, 30, Duration::from_secs(300))),
+            attempts: std::sync::Mutex::new(attempts),
             phase: Mutex::new(phase),
             done,
         };

@@ -38,6 +38,12 @@ struct Cli {
     /// Seconds the "set up" page stays served once the wizard has completed, before the server exits.
     #[arg(long, default_value_t = 300)]
     linger: u64,
+    /// Wrong setup tokens one client address may enter per window before it must wait.
+    #[arg(long, default_value_t = 5)]
+    token_tries: usize,
+    /// The window of --token-tries, seconds.
+    #[arg(long, default_value_t = 300)]
+    token_window: u64,
     /// Names the certificate is made for.
     #[arg(long, default_values_t = ["telbox".to_owned(), "telbox.local".to_owned()])]
     cert_name: Vec<String>,
@@ -105,6 +111,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let opts = app::Options {
         confirm_timeout_s: cli.confirm_timeout,
         https_port: cli.https.port(),
+        token_tries: cli.token_tries.max(1),
+        token_window: Duration::from_secs(cli.token_window.max(1)),
     };
     let (app, mut done) = app::App::new(&bus, token.clone(), opts)
         .await
