@@ -5,6 +5,9 @@
 #   make bench   benchmarks side by side with the tools a user would pick instead
 #   make         release binaries (sizes printed), man pages and completions
 #   make buildroot-check   the rootfs overlay and the Buildroot external tree (in `test`)
+#   make image   the bootable disk image (Debian packages + overlay + binaries)
+#   make iso / make pxe    the unattended installers (hybrid ISO, TFTP tree)
+#   make image-test        boots all three in QEMU and checks them from inside
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -18,7 +21,7 @@ DOCS_DIR := $(CARGO_TARGET)/telbox-docs
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps build test demo bench docs fmt lint clean
-.PHONY: fuzz docs-gen buildroot-check
+.PHONY: fuzz docs-gen buildroot-check image-deps image iso pxe image-test
 
 all: build
 	@./buildroot-overlay/gen-docs.sh $(CARGO_TARGET)/release $(DOCS_DIR)
@@ -26,8 +29,11 @@ all: build
 	@echo "release binaries:"
 	@for b in $(BINARIES); do f=target/release/$$b; [ -f $$f ] && printf '  %-10s %8d bytes\n' $$b $$(stat -c %s $$f); done; true
 
+IMAGE_DIR := $(CARGO_TARGET)/image
+SEED ?=
+
 # Installs what is missing, nothing else; apt lists are refreshed first.
-deps:
+deps: image-deps
 	@command -v $(CARGO) >/dev/null || { echo "cargo (Rust toolchain) is required"; exit 1; }
 	@missing=$$(for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
@@ -37,6 +43,10 @@ deps:
 	fi
 	@getent group telbox-admin >/dev/null || groupadd --system telbox-admin
 	@getent passwd telbox-wizard >/dev/null || useradd --system --no-create-home --shell /usr/sbin/nologin telbox-wizard
+
+# What make image, iso, pxe and image-test need (QEMU from bookworm-backports).
+image-deps:
+	@./image/deps.sh
 
 build: deps
 	$(CARGO) build --release --workspace
@@ -58,6 +68,24 @@ docs-gen:
 buildroot-check: deps
 	$(CARGO) build --workspace --bins
 	BIN_DIR=$(CARGO_TARGET)/debug DOCS_DIR=$(DOCS_DIR) BUILDROOT=$(BUILDROOT) ./buildroot-overlay/check.sh
+
+# The disk image: boot, root A, root B, data (image/README.md). SEED=FILE
+# puts an installer's seed on the data partition.
+image: deps
+	$(CARGO) build --release --workspace --bins
+	SEED=$(SEED) ./image/build.sh $(IMAGE_DIR) $(CARGO_TARGET)/release
+
+iso: image
+	./image/iso.sh $(IMAGE_DIR) $(IMAGE_DIR)/telbox.iso $(SEED)
+
+pxe: image
+	./image/pxe.sh $(IMAGE_DIR)
+
+# Boots the disk image, an ISO install and a PXE install in QEMU (TCG) and
+# checks them from inside; the ISO under test carries image/test/seed.toml.
+image-test: image pxe
+	./image/iso.sh $(IMAGE_DIR) $(IMAGE_DIR)/telbox-test.iso image/test/seed.toml
+	./image/boot-test.py $(IMAGE_DIR)
 
 demo: deps
 	$(CARGO) build --release --workspace
