@@ -7,6 +7,7 @@ mod config;
 pub mod error;
 mod firmware;
 mod status;
+mod uevents;
 mod watch;
 mod wizard;
 

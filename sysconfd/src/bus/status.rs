@@ -129,10 +129,21 @@ impl StatusIface {
         alarms: &str,
     ) -> zbus::Result<()>;
 
-    /// A telephony card appeared or went: the locations of the cards present now.
+    /// A telephony card appeared or went: the locations of the cards present
+    /// now, then DAHDI devices without a known card as `dahdi:NAME`
+    /// (`dahdi:dynamic:loc:0`).
     #[zbus(signal)]
     pub async fn cards_changed(emitter: &SignalEmitter<'_>, cards: Vec<String>)
         -> zbus::Result<()>;
+
+    /// A network interface appeared or went (a NIC plugged in, a VLAN made):
+    /// the interfaces the kernel has now, but `lo`. `Wizard.Discover` and
+    /// `Network` show them at once.
+    #[zbus(signal)]
+    pub async fn interfaces_changed(
+        emitter: &SignalEmitter<'_>,
+        interfaces: Vec<String>,
+    ) -> zbus::Result<()>;
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
