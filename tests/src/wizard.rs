@@ -66,6 +66,8 @@ pub struct WizardServer {
     pub state_dir: PathBuf,
     pub log: PathBuf,
     pub console: PathBuf,
+    /// What the wizard wrote to its `--console` terminal.
+    pub screen: PathBuf,
 }
 
 pub struct WizardOptions<'a> {
@@ -96,6 +98,15 @@ impl WizardServer {
         fs::set_permissions(&state_dir, fs::Permissions::from_mode(0o700)).expect("chmod");
         let log = dir.join("wizard.log");
         let console = dir.join("wizard.console");
+        // Stands in for /dev/tty1: a file the wizard's user may write.
+        let screen = dir.join("wizard.tty1");
+        fs::write(&screen, "").expect("screen file");
+        nix::unistd::chown(
+            &screen,
+            Some(nix::unistd::Uid::from_raw(uid)),
+            Some(nix::unistd::Gid::from_raw(gid)),
+        )
+        .expect("chown screen file");
         let child = Command::new("ip")
             .args([
                 "netns",
@@ -117,6 +128,8 @@ impl WizardServer {
             .args(["--linger", &o.linger_s.to_string()])
             .args(["--token-tries", &o.token_tries.to_string()])
             .args(["--token-window", &o.token_window_s.to_string()])
+            .arg("--console")
+            .arg(&screen)
             .stdout(fs::File::create(&console).expect("console file"))
             .stderr(fs::File::create(&log).expect("log file"))
             .spawn()
@@ -126,6 +139,7 @@ impl WizardServer {
             state_dir,
             log,
             console,
+            screen,
         };
         let start = Instant::now();
         while !w.log_text().contains("serving the first-boot page") {
@@ -148,6 +162,10 @@ impl WizardServer {
 
     pub fn console_text(&self) -> String {
         fs::read_to_string(&self.console).unwrap_or_default()
+    }
+
+    pub fn screen_text(&self) -> String {
+        fs::read_to_string(&self.screen).unwrap_or_default()
     }
 
     /// Waits up to `limit` for the server to stop by itself.

@@ -209,11 +209,16 @@ fn the_wizard_claims_shows_checks_completes_and_is_confirmed_from_the_new_addres
     let started = Instant::now();
     let mut lab = lab(60, 6, 300);
     let token = lab.token();
-    assert!(
-        lab.wizard.console_text().contains(&token),
-        "the console shows the token:\n{}",
-        lab.wizard.console_text()
-    );
+    for (what, shown) in [
+        ("the console", lab.wizard.console_text()),
+        ("the screen", lab.wizard.screen_text()),
+    ] {
+        assert!(shown.contains(&token), "{what} shows the token:\n{shown}");
+        assert!(
+            shown.contains("certificate fingerprint: SHA-256 "),
+            "{what}:\n{shown}"
+        );
+    }
     let mac = lab.boxns.link("eth0")["address"]
         .as_str()
         .unwrap()

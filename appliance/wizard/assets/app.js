@@ -133,7 +133,18 @@ function showPlan(plan, warnings) {
   $('preview').hidden = false;
 }
 
+let checking = null;
+let recheck = false;
+
+// One check at a time: a change made while one runs is checked after it.
 async function check() {
+  if (checking) { recheck = true; return checking; }
+  checking = runCheck();
+  try { await checking; } finally { checking = null; }
+  if (recheck) { recheck = false; await check(); }
+}
+
+async function runCheck() {
   $('apply').disabled = true;
   $('preview').hidden = true;
   let r;

@@ -44,6 +44,10 @@ struct Cli {
     /// The window of --token-tries, seconds.
     #[arg(long, default_value_t = 300)]
     token_window: u64,
+    /// Another terminal the banner (token and fingerprint) is written to,
+    /// besides standard output, such as /dev/tty1 (repeatable).
+    #[arg(long, value_name = "TTY")]
+    console: Vec<PathBuf>,
     /// Names the certificate is made for.
     #[arg(long, default_values_t = ["telbox".to_owned(), "telbox.local".to_owned()])]
     cert_name: Vec<String>,
@@ -80,22 +84,32 @@ fn main() -> ExitCode {
     }
 }
 
-/// What the console shows at the first boot; stdout is the console (and
-/// serial line) in the unit, never the journal, so the token is not logged.
-fn banner(token: &str, fingerprint: &str, https: SocketAddr) {
+/// What the console shows at the first boot. Standard output is the
+/// console (the serial line on the image) in the unit, never the journal,
+/// and each `--console` terminal gets it too, so the token is not logged.
+fn banner(token: &str, fingerprint: &str, https: SocketAddr, consoles: &[PathBuf]) {
     let port = match https.port() {
         443 => String::new(),
         p => format!(":{p}"),
     };
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
+    let text = format!(
         "\n telbox first-boot setup: open https://<this box's address>{port}/ in a browser\n \
          setup token:             {token}\n \
          certificate fingerprint: SHA-256 {fingerprint}\n \
-         (as root: appliance wizard token)\n"
+         (as root: appliance wizard token)\n\n"
     );
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
+    for tty in consoles {
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .open(tty)
+            .and_then(|mut t| t.write_all(text.replace('\n', "\r\n").as_bytes()));
+        if let Err(e) = written {
+            tracing::warn!(console = %tty.display(), error = %e, "could not show the setup banner there");
+        }
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -131,7 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     tracing::info!(https = %cli.https, http = %cli.http, fingerprint = %id.fingerprint, "serving the first-boot page");
     if !*done.borrow() {
-        banner(&token, &id.fingerprint, cli.https);
+        banner(&token, &id.fingerprint, cli.https, &cli.console);
     }
     drop(token);
 

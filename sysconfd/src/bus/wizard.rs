@@ -128,7 +128,10 @@ impl WizardIface {
         super::check_input(&toml)?;
         self.refuse_completed()?;
         let session = super::config::parse_session_address(&session_address)?;
-        let engine = self.shared.engine.read().await;
+        // One at a time, beside no other reader: each plan dumps the links
+        // over the engine's one netlink socket, which runs one dump at a
+        // time (a second is refused with EBUSY).
+        let engine = self.shared.engine.write().await;
         let plan = engine.plan(&toml).await?;
         let warnings = match session {
             Some(local) => engine
