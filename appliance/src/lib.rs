@@ -5,5 +5,6 @@
 pub mod config;
 pub mod dbus;
 pub mod firmware;
+pub mod ha;
 pub mod reference;
 pub mod views;

@@ -251,10 +251,14 @@ prop_compose! {
         failover_delay_s in any::<u32>(),
         failback_delay_s in any::<u32>(),
         berofos in option::of(ident()),
+        second_peer in option::of(any::<Ipv4Addr>()),
+        second_interface in option::of(iface_name()),
+        services in vec(ident(), 0..3),
     ) -> Ha {
         Ha {
             role, peer, interface, virtual_address, shared_key_file,
             heartbeat_interval_ms, failover_delay_s, failback_delay_s, berofos,
+            second_peer, second_interface, services, check: Vec::new(),
         }
     }
 }
@@ -622,6 +626,7 @@ prop_compose! {
             failover_delay_s,
             failback_delay_s,
             berofos: (use_berofos && berofos > 0).then(|| "fos1".parse().unwrap()),
+            ..Ha::default()
         }
     }
 }

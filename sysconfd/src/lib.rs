@@ -8,6 +8,7 @@ pub mod bus;
 pub mod dhcp;
 pub mod engine;
 pub mod files;
+pub mod ha;
 pub mod host;
 pub mod logging;
 pub mod network;

@@ -10,6 +10,7 @@ use sysconfd::bus::{self, Shared};
 use sysconfd::engine::{
     desired::CONFIG_PATH, ApplyRequest, Engine, Options, ServicesMode, FAULT_ENV,
 };
+use sysconfd::ha::{Ha, HaServices};
 use sysconfd::root::Root;
 use tokio::sync::RwLock;
 
@@ -47,6 +48,18 @@ struct Place {
     /// this machine; else supervise for the daemon and none for one-shot commands].
     #[arg(long, value_enum, value_name = "MODE", global = true)]
     services: Option<ServicesMode>,
+    /// With --services supervise: the program that runs the HA service
+    /// NAME (such as asterisk=/usr/sbin/asterisk-foreground); repeatable.
+    #[arg(long = "ha-program", value_name = "NAME=PATH", value_parser = parse_program, global = true)]
+    ha_programs: Vec<(String, PathBuf)>,
+}
+
+fn parse_program(text: &str) -> Result<(String, PathBuf), String> {
+    let (name, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}`: expected NAME=PATH"))?;
+    let name: appliance::config::values::Ident = name.parse()?;
+    Ok((name.to_string(), PathBuf::from(path)))
 }
 
 #[derive(Subcommand)]
@@ -128,7 +141,10 @@ fn main() -> ExitCode {
                     plan_once(cli.place.options(false), config, json).await
                 }
                 Some(Command::Recover) => recover_once(cli.place.options(false)).await,
-                None => run_daemon(cli.place.options(true)).await,
+                None => {
+                    let programs = cli.place.ha_programs.iter().cloned().collect();
+                    run_daemon(cli.place.options(true), programs).await
+                }
             }
         })
     });
@@ -216,9 +232,30 @@ async fn recover_once(opts: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_daemon(opts: Options) -> anyhow::Result<()> {
+/// How the services HA starts and stops are run.
+async fn ha_services(
+    opts: &Options,
+    programs: &std::collections::BTreeMap<String, PathBuf>,
+) -> anyhow::Result<HaServices> {
+    Ok(match opts.services {
+        ServicesMode::Systemd => HaServices::Systemd(
+            sysconfd::services::Systemd::system()
+                .await
+                .context("reaching systemd for the HA services")?,
+        ),
+        ServicesMode::Supervise => HaServices::supervise(programs, &opts.state_dir),
+        ServicesMode::None => HaServices::Unmanaged,
+    })
+}
+
+async fn run_daemon(
+    opts: Options,
+    programs: std::collections::BTreeMap<String, PathBuf>,
+) -> anyhow::Result<()> {
     let state_dir = opts.state_dir.clone();
     let seed = opts.root.path(CONFIG_PATH);
+    let root = opts.root.clone();
+    let services = ha_services(&opts, &programs).await?;
     let (mut engine, recovery) = Engine::open(opts).await?;
     engine
         .current_generation()
@@ -232,6 +269,10 @@ async fn run_daemon(opts: Options) -> anyhow::Result<()> {
             "rolled back a generation that was not confirmed before the restart"
         );
     }
+    // Before keepalived runs: what HA did before a restart, and the track
+    // files keepalived starts from.
+    let in_force = engine.current_config().unwrap_or_default();
+    let ha = Ha::prepare(&root, &state_dir, services, bus::settings_of(&in_force, &root));
     apply_seed(&mut engine, &seed).await;
     if let Err(e) = engine.converge().await {
         tracing::error!(error = %e, "could not bring the system to the generation in force");
@@ -239,7 +280,10 @@ async fn run_daemon(opts: Options) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
         engine: RwLock::new(engine),
         state_dir,
+        ha: ha.handle(),
     });
+    ha.spawn();
+    bus::follow_config(shared.clone());
     let conn = bus::serve(shared)
         .await
         .context("taking org.telbox.Sysconfd1 on the system bus")?;

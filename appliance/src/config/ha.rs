@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::berofos::Berofos;
 use super::diag::Check;
 use super::network::Network;
-use super::values::{AbsPath, Ident, InterfaceName, Ipv4Cidr};
+use super::values::{AbsPath, Ident, InterfaceName, Ipv4Cidr, SafeText};
 use crate::path;
 
 /// This box's part in an HA pair.
@@ -52,9 +52,41 @@ pub struct Ha {
     /// Seconds a recovered master waits before taking back (0–3600); avoids flapping.
     #[serde(default = "default_failback")]
     pub failback_delay_s: u32,
-    /// Berofos to switch on failover (`fosN`).
+    /// Berofos to switch on failover (`fosN`); every `[[berofos]]` when absent.
+    /// With `role = "disabled"`, the Berofos whose bypass watchdog sysconfd
+    /// kicks while the health checks pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub berofos: Option<Ident>,
+    /// The peer's address on a second network path, such as the replication
+    /// link. The slave takes over only when the peer is silent on both paths:
+    /// a cut VRRP path alone does not move the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_peer: Option<Ipv4Addr>,
+    /// Interface of the second path (required with `second_peer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_interface: Option<InterfaceName>,
+    /// The services the active box runs and the standby box stops, in start order.
+    #[serde(default = "default_services")]
+    pub services: Vec<Ident>,
+    /// Health checks run while this box is active: a check that fails makes
+    /// the box hand the service over.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check: Vec<HealthCheck>,
+}
+
+/// A command whose exit status says whether a service works (0: healthy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheck {
+    /// The service it checks (one of `services`); it runs only while that service runs.
+    pub service: Ident,
+    /// Program (absolute path) and arguments, such as
+    /// `["/usr/sbin/asterisk", "-rx", "core show uptime"]`.
+    pub command: Vec<SafeText>,
+}
+
+fn default_services() -> Vec<Ident> {
+    vec!["asterisk".parse().expect("a valid identifier")]
 }
 
 fn default_heartbeat() -> u32 {
@@ -77,6 +109,10 @@ impl Default for Ha {
             failover_delay_s: 0,
             failback_delay_s: default_failback(),
             berofos: None,
+            second_peer: None,
+            second_interface: None,
+            services: default_services(),
+            check: Vec::new(),
         }
     }
 }
@@ -117,8 +153,106 @@ impl Ha {
                 );
             }
         }
+        if let Some(dev) = &self.second_interface {
+            if !net.has_link(dev) {
+                cx.error(
+                    path!["ha", "second_interface"],
+                    format!("`{dev}` is not a declared interface or VLAN"),
+                );
+            }
+        }
+        self.check_services(cx);
         if self.role != HaRole::Disabled {
             self.check_pair(net, cx);
+            self.check_second_path(net, cx);
+        }
+    }
+
+    fn check_services(&self, cx: &mut Check) {
+        for (i, name) in self.services.iter().enumerate() {
+            if self.services[..i].contains(name) {
+                cx.error(
+                    path!["ha", "services", i],
+                    format!("`{name}` is listed twice"),
+                );
+            }
+        }
+        for (i, check) in self.check.iter().enumerate() {
+            if !self.services.contains(&check.service) {
+                cx.error_help(
+                    path!["ha", "check", i, "service"],
+                    format!("`{}` is not one of `services`", check.service),
+                    "name a service listed in `services`",
+                );
+            }
+            match check.command.first() {
+                None => cx.error(path!["ha", "check", i, "command"], "the command is empty"),
+                Some(program) if !program.as_str().starts_with('/') => cx.error_help(
+                    path!["ha", "check", i, "command"],
+                    format!("`{program}` is not an absolute path"),
+                    "give the program's full path, such as /usr/sbin/asterisk",
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// The second path: both of its settings or neither, on another link
+    /// than the adverts, with the peer inside that link's subnet.
+    fn check_second_path(&self, net: &Network, cx: &mut Check) {
+        let (peer, dev) = match (self.second_peer, &self.second_interface) {
+            (None, None) => return,
+            (Some(_), None) => {
+                return cx.error_help(
+                    path!["ha", "second_peer"],
+                    "`second_peer` is set but `second_interface` is missing",
+                    "add `second_interface`, the link the second path leaves on",
+                )
+            }
+            (None, Some(_)) => {
+                return cx.error(
+                    path!["ha", "second_interface"],
+                    "`second_interface` is set but `second_peer` is missing",
+                )
+            }
+            (Some(peer), Some(dev)) => (peer, dev),
+        };
+        let first = self
+            .interface
+            .as_ref()
+            .map(|i| i.as_str().to_owned())
+            .or_else(|| net.voip_link().map(|l| l.name.to_string()));
+        if first.as_deref() == Some(dev.as_str()) {
+            cx.error_help(
+                path!["ha", "second_interface"],
+                format!("`{dev}` already carries the VRRP adverts"),
+                "the second path must leave on another link",
+            );
+        }
+        if Some(peer) == self.peer {
+            cx.error(
+                path!["ha", "second_peer"],
+                format!("{peer} is the same address as `peer`"),
+            );
+        }
+        if net
+            .links()
+            .any(|l| l.address.is_some_and(|a| a.addr == peer))
+        {
+            cx.error(
+                path!["ha", "second_peer"],
+                format!("second peer {peer} is this box's own address"),
+            );
+        }
+        let subnet = net
+            .links()
+            .find(|l| l.name == dev)
+            .and_then(|l| l.address);
+        if let Some(subnet) = subnet.filter(|s| !s.contains(peer)) {
+            cx.error(
+                path!["ha", "second_peer"],
+                format!("second peer {peer} is outside {}, the subnet of `{dev}`", subnet.subnet()),
+            );
         }
     }
 

@@ -26,6 +26,8 @@ pub enum BusError {
     /// A firmware install, remove or upgrade was refused or failed; the
     /// message says why, and what (if anything) was changed.
     Firmware(String),
+    /// An HA request this box cannot serve (it is not part of a pair).
+    Ha(String),
 }
 
 /// Largest reply sysconfd sends, in bytes: far below the bus's own limit

@@ -6,6 +6,7 @@ pub mod access;
 mod config;
 pub mod error;
 mod firmware;
+mod ha;
 mod status;
 mod uevents;
 mod watch;
@@ -22,6 +23,7 @@ use crate::engine::Engine;
 
 pub use config::ConfigIface;
 pub use firmware::FirmwareIface;
+pub use ha::{follow_config, settings_of, HaIface};
 pub use status::StatusIface;
 pub use wizard::WizardIface;
 
@@ -29,6 +31,7 @@ pub use wizard::WizardIface;
 pub struct Shared {
     pub engine: RwLock<Engine>,
     pub state_dir: PathBuf,
+    pub ha: Arc<crate::ha::Ha>,
 }
 
 /// Connects to the system bus (`DBUS_SYSTEM_BUS_ADDRESS` is honoured), serves
@@ -39,9 +42,11 @@ pub async fn serve(shared: Arc<Shared>) -> zbus::Result<zbus::Connection> {
         .serve_at(OBJECT_PATH, WizardIface::new(shared.clone()))?
         .serve_at(OBJECT_PATH, StatusIface::new(shared.clone()))?
         .serve_at(OBJECT_PATH, FirmwareIface::new(shared.clone()))?
+        .serve_at(OBJECT_PATH, HaIface::new(shared.ha.clone()))?
         .name(BUS_NAME)?
         .build()
         .await?;
+    shared.ha.set_connection(conn.clone());
     watch::spawn(conn.clone(), shared);
     Ok(conn)
 }

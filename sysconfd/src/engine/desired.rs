@@ -35,6 +35,8 @@ pub enum DesiredError {
     Telephony(#[from] hwmgr::render::RenderError),
     #[error("firmware: {0}")]
     Firmware(#[from] hwmgr::firmware::FirmwareError),
+    #[error("HA: {0}")]
+    Ha(#[from] crate::ha::HaError),
 }
 
 /// The DAHDI part of the desired state: the hardware found and the files for it.
@@ -104,6 +106,10 @@ impl Desired {
         let chrony = ntp::render(config, &ntp::ChronyPaths::under(state_dir))?;
         services.insert(Service::Ntp, chrony.path.clone());
         files.push(chrony);
+        if let Some(conf) = crate::ha::keepalived_file(config, root, state_dir)? {
+            services.insert(Service::Vrrp, conf.path.clone());
+            files.push(conf);
+        }
         let dahdi = dahdi(config, root)?;
         if let Some(d) = &dahdi {
             files.extend(

@@ -126,6 +126,11 @@ fn supervisor(root: &Root, state_dir: &Path) -> Supervisor {
             Program::kea_dhcp4(&kea_conf, state_dir).log_to(&state_dir.join("kea-dhcp4.log")),
         ),
         (Service::Ntp, chronyd.log_to(&state_dir.join("chronyd.log"))),
+        (
+            Service::Vrrp,
+            Program::keepalived(&root.path(crate::ha::render::KEEPALIVED_CONF), state_dir)
+                .log_to(&state_dir.join("keepalived.log")),
+        ),
     ])
 }
 

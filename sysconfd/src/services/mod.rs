@@ -1,4 +1,4 @@
-//! Services: the daemons sysconfd configures (Kea DHCPv4, chronyd), run by
+//! Services: the daemons sysconfd configures (Kea DHCPv4, chronyd, keepalived), run by
 //! systemd over D-Bus in production, or by sysconfd's own supervisor where
 //! there is no systemd (tests, `make demo`, `--services supervise`).
 //!
@@ -36,10 +36,12 @@ pub enum Service {
     Dhcp,
     /// chronyd.
     Ntp,
+    /// keepalived, the VRRP failure detector of an HA pair.
+    Vrrp,
 }
 
 impl Service {
-    pub const ALL: [Service; 2] = [Service::Dhcp, Service::Ntp];
+    pub const ALL: [Service; 3] = [Service::Dhcp, Service::Ntp, Service::Vrrp];
 }
 
 impl fmt::Display for Service {
@@ -47,6 +49,7 @@ impl fmt::Display for Service {
         f.write_str(match self {
             Service::Dhcp => "dhcp",
             Service::Ntp => "ntp",
+            Service::Vrrp => "vrrp",
         })
     }
 }
@@ -73,19 +76,19 @@ pub enum ServicesError {
     #[error("systemd: {0}")]
     Systemd(#[from] zbus::Error),
     #[error("{service} is not configured in the supervisor")]
-    Unknown { service: Service },
+    Unknown { service: String },
     #[error("could not start {service}: {source}")]
     Spawn {
-        service: Service,
+        service: String,
         source: std::io::Error,
     },
     #[error("could not signal {service}: {source}")]
     Signal {
-        service: Service,
+        service: String,
         source: nix::Error,
     },
     #[error("{service} is not running")]
-    NotRunning { service: Service },
+    NotRunning { service: String },
     #[error(transparent)]
     Dhcp(#[from] dhcp::KeaError),
 }

@@ -1,9 +1,12 @@
 //! The supervisor backend: sysconfd runs the daemons itself as child
 //! processes, restarts them when they crash (with a growing pause), and
-//! kills them when it is dropped.
+//! kills them when it is dropped — except a daemon marked to outlive
+//! sysconfd (keepalived: a restart of sysconfd must not look like a dead
+//! box to the peer), which the next sysconfd finds again by its pid file.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::fmt::Display;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -37,6 +40,9 @@ pub struct Program {
     pub pidfile: Option<PathBuf>,
     /// Where its output goes; inherited when `None`.
     pub log: Option<PathBuf>,
+    /// Keeps running when sysconfd stops or dies; `pidfile` (which the
+    /// daemon writes) lets the next sysconfd take it over.
+    pub outlives_sysconfd: bool,
 }
 
 impl Program {
@@ -50,7 +56,30 @@ impl Program {
             env: Vec::new(),
             pidfile: None,
             log: None,
+            outlives_sysconfd: false,
         }
+    }
+
+    /// `keepalived -n -f conf` (VRRP only, logging to its output), with its
+    /// pid files in `state_dir`. It outlives sysconfd: the VRRP state of the
+    /// box must not change because its agent restarts.
+    pub fn keepalived(conf: &Path, state_dir: &Path) -> Self {
+        let mut p = Program::new([
+            OsString::from("keepalived"),
+            "--dont-fork".into(),
+            "--vrrp".into(),
+            "--log-console".into(),
+            "--log-detail".into(),
+            "--use-file".into(),
+            conf.into(),
+            "--pid".into(),
+            state_dir.join("keepalived.pid").into(),
+            "--vrrp_pid".into(),
+            state_dir.join("keepalived-vrrp.pid").into(),
+        ]);
+        p.pidfile = Some(state_dir.join("keepalived.pid"));
+        p.outlives_sysconfd = true;
+        p
     }
 
     /// `kea-dhcp4 -c conf`, with its pid and lock files in `state_dir`.
@@ -103,6 +132,18 @@ impl Program {
         self
     }
 
+    /// The daemon a previous sysconfd left running, by its pid file.
+    fn find_running(&self) -> Option<u32> {
+        if !self.outlives_sysconfd {
+            return None;
+        }
+        let text = std::fs::read_to_string(self.pidfile.as_ref()?).ok()?;
+        let pid: u32 = text.trim().parse().ok()?;
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        let program = Path::new(self.argv.first()?).file_name()?;
+        (comm.trim() == program.to_string_lossy() && alive(pid)).then_some(pid)
+    }
+
     fn spawn(&self) -> std::io::Result<Child> {
         if let Some(pidfile) = &self.pidfile {
             let _ = std::fs::remove_file(pidfile);
@@ -114,14 +155,19 @@ impl Program {
         let mut cmd = Command::new(program);
         cmd.args(args)
             .envs(self.env.iter().cloned())
-            .stdin(Stdio::null())
-            .kill_on_drop(true);
-        // Die with sysconfd even when it is killed outright (no drop runs then).
-        // SAFETY: prctl is async-signal-safe and touches only the child.
-        unsafe {
-            cmd.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)
-            });
+            .stdin(Stdio::null());
+        if self.outlives_sysconfd {
+            // Its own process group: a signal to sysconfd's group spares it.
+            cmd.process_group(0);
+        } else {
+            cmd.kill_on_drop(true);
+            // Die with sysconfd even when it is killed outright (no drop runs then).
+            // SAFETY: prctl is async-signal-safe and touches only the child.
+            unsafe {
+                cmd.pre_exec(|| {
+                    nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)
+                });
+            }
         }
         if let Some(log) = &self.log {
             let file = File::options().create(true).append(true).open(log)?;
@@ -137,56 +183,99 @@ struct Running {
     pid: Arc<AtomicU32>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    outlives_sysconfd: bool,
+    /// Times it was started (by this supervisor, or found running).
+    starts: u64,
 }
 
-/// Runs the configured programs as child processes.
+/// Runs the configured programs as child processes, each known by a key:
+/// a [`Service`] for the daemons sysconfd configures, a unit name for the
+/// services HA starts and stops.
 #[derive(Debug)]
-pub struct Supervisor {
-    programs: BTreeMap<Service, Program>,
-    running: Mutex<BTreeMap<Service, Running>>,
+pub struct Supervisor<K = Service> {
+    programs: BTreeMap<K, Program>,
+    running: Mutex<BTreeMap<K, Running>>,
 }
 
-impl Supervisor {
+impl<K: Ord + Clone + Display + Send + Sync + 'static> Supervisor<K> {
     /// A supervisor for these programs; nothing runs until started.
-    pub fn new(programs: impl IntoIterator<Item = (Service, Program)>) -> Self {
+    pub fn new(programs: impl IntoIterator<Item = (K, Program)>) -> Self {
         Supervisor {
             programs: programs.into_iter().collect(),
             running: Mutex::new(BTreeMap::new()),
         }
     }
 
-    fn program(&self, service: Service) -> Result<&Program, ServicesError> {
+    fn program(&self, service: &K) -> Result<&Program, ServicesError> {
         self.programs
-            .get(&service)
-            .ok_or(ServicesError::Unknown { service })
+            .get(service)
+            .ok_or_else(|| ServicesError::Unknown {
+                service: service.to_string(),
+            })
     }
 
-    /// Starts `service` unless it already runs; fails if it cannot be spawned.
-    pub async fn start(&self, service: Service) -> Result<(), ServicesError> {
-        let program = self.program(service)?.clone();
+    /// Whether a program is configured for `service`.
+    pub fn knows(&self, service: &K) -> bool {
+        self.programs.contains_key(service)
+    }
+
+    /// Starts `service` unless it already runs (a daemon that outlives
+    /// sysconfd may run from before: it is taken over); fails if it cannot
+    /// be spawned.
+    pub async fn start(&self, service: K) -> Result<(), ServicesError> {
+        let program = self.program(&service)?.clone();
         let mut running = self.running.lock().expect("supervisor lock");
-        if running.get(&service).is_some_and(|r| !r.task.is_finished()) {
+        let previous = running.get(&service);
+        if previous.is_some_and(|r| !r.task.is_finished()) {
             return Ok(());
         }
-        let child = program
-            .spawn()
-            .map_err(|e| ServicesError::Spawn { service, source: e })?;
-        let pid = Arc::new(AtomicU32::new(child.id().unwrap_or(0)));
+        let starts = previous.map_or(0, |r| r.starts) + 1;
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(watch(service, program, child, pid.clone(), stopped));
+        let (pid, task) = match program.find_running() {
+            Some(found) => {
+                tracing::info!(%service, pid = found, "taking over the daemon already running");
+                let pid = Arc::new(AtomicU32::new(found));
+                let task = tokio::spawn(watch(service.clone(), program, None, pid.clone(), stopped));
+                (pid, task)
+            }
+            None => {
+                let child = program.spawn().map_err(|e| ServicesError::Spawn {
+                    service: service.to_string(),
+                    source: e,
+                })?;
+                let pid = Arc::new(AtomicU32::new(child.id().unwrap_or(0)));
+                let task = tokio::spawn(watch(
+                    service.clone(),
+                    program.clone(),
+                    Some(child),
+                    pid.clone(),
+                    stopped,
+                ));
+                (pid, task)
+            }
+        };
+        let outlives_sysconfd = self.programs[&service].outlives_sysconfd;
         running.insert(
             service,
             Running {
                 pid,
                 stop: Some(stop),
                 task,
+                outlives_sysconfd,
+                starts,
             },
         );
         Ok(())
     }
 
+    /// How many times `service` was started since this supervisor began.
+    pub fn starts(&self, service: &K) -> u64 {
+        let running = self.running.lock().expect("supervisor lock");
+        running.get(service).map_or(0, |r| r.starts)
+    }
+
     /// Stops `service` (SIGTERM, then SIGKILL after a grace period) and waits for it.
-    pub async fn stop(&self, service: Service) -> Result<(), ServicesError> {
+    pub async fn stop(&self, service: K) -> Result<(), ServicesError> {
         let entry = self
             .running
             .lock()
@@ -201,33 +290,35 @@ impl Supervisor {
         Ok(())
     }
 
-    pub async fn restart(&self, service: Service) -> Result<(), ServicesError> {
-        self.stop(service).await?;
+    pub async fn restart(&self, service: K) -> Result<(), ServicesError> {
+        self.stop(service.clone()).await?;
         self.start(service).await
     }
 
-    /// Sends SIGHUP: Kea re-reads its configuration file.
-    pub fn reload(&self, service: Service) -> Result<(), ServicesError> {
+    /// Sends SIGHUP: Kea and keepalived re-read their configuration file.
+    pub fn reload(&self, service: K) -> Result<(), ServicesError> {
         self.signal(service, Signal::SIGHUP)
     }
 
     /// Sends `signal` to the running daemon.
-    pub fn signal(&self, service: Service, signal: Signal) -> Result<(), ServicesError> {
-        let pid = self
-            .pid(service)
-            .ok_or(ServicesError::NotRunning { service })?;
-        kill(Pid::from_raw(pid as i32), signal)
-            .map_err(|e| ServicesError::Signal { service, source: e })
+    pub fn signal(&self, service: K, signal: Signal) -> Result<(), ServicesError> {
+        let pid = self.pid(service.clone()).ok_or(ServicesError::NotRunning {
+            service: service.to_string(),
+        })?;
+        kill(Pid::from_raw(pid as i32), signal).map_err(|e| ServicesError::Signal {
+            service: service.to_string(),
+            source: e,
+        })
     }
 
     /// The daemon's process id while it runs.
-    pub fn pid(&self, service: Service) -> Option<u32> {
+    pub fn pid(&self, service: K) -> Option<u32> {
         let running = self.running.lock().expect("supervisor lock");
         let r = running.get(&service)?;
         Some(r.pid.load(Ordering::SeqCst)).filter(|&p| p != 0 && !r.task.is_finished())
     }
 
-    pub fn state(&self, service: Service) -> ServiceState {
+    pub fn state(&self, service: K) -> ServiceState {
         let running = self.running.lock().expect("supervisor lock");
         match running.get(&service) {
             Some(r) if r.task.is_finished() => ServiceState::Failed,
@@ -238,8 +329,9 @@ impl Supervisor {
     }
 }
 
-impl Drop for Supervisor {
-    /// Kills every daemon at once, so none outlives sysconfd or a test.
+impl<K> Drop for Supervisor<K> {
+    /// Kills every daemon at once, so none outlives sysconfd or a test
+    /// (except those meant to).
     fn drop(&mut self) {
         let running = self
             .running
@@ -248,7 +340,7 @@ impl Drop for Supervisor {
             .unwrap_or_default();
         for (_, r) in running {
             let pid = r.pid.load(Ordering::SeqCst);
-            if pid != 0 {
+            if pid != 0 && !r.outlives_sysconfd {
                 let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
             }
             r.task.abort();
@@ -256,26 +348,62 @@ impl Drop for Supervisor {
     }
 }
 
-/// Waits on the daemon; starts it again after a crash until told to stop.
-async fn watch(
-    service: Service,
+fn alive(pid: u32) -> bool {
+    kill(Pid::from_raw(pid as i32), None).is_ok()
+}
+
+/// Waits until the process `pid` (not a child of ours) is gone.
+async fn gone(pid: u32) {
+    while alive(pid) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// SIGTERM to a daemon that is not our child, SIGKILL after the grace period.
+async fn terminate_pid(pid: u32) {
+    let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+    if tokio::time::timeout(STOP_GRACE, gone(pid)).await.is_err() {
+        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+    }
+}
+
+/// Waits on the daemon (a child, or one found running: by its pid); starts
+/// it again after a crash until told to stop.
+async fn watch<K: Display>(
+    service: K,
     program: Program,
-    mut child: Child,
+    mut child: Option<Child>,
     pid: Arc<AtomicU32>,
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut backoff = MIN_BACKOFF;
     loop {
         let started = Instant::now();
-        tokio::select! {
-            status = child.wait() => {
-                pid.store(0, Ordering::SeqCst);
-                tracing::warn!(%service, ?status, "daemon exited; starting it again in {backoff:?}");
-            }
-            _ = &mut stop => {
-                terminate(&mut child).await;
-                pid.store(0, Ordering::SeqCst);
-                return;
+        match child.as_mut() {
+            Some(c) => tokio::select! {
+                status = c.wait() => {
+                    pid.store(0, Ordering::SeqCst);
+                    tracing::warn!(%service, ?status, "daemon exited; starting it again in {backoff:?}");
+                }
+                _ = &mut stop => {
+                    terminate(c).await;
+                    pid.store(0, Ordering::SeqCst);
+                    return;
+                }
+            },
+            None => {
+                let found = pid.load(Ordering::SeqCst);
+                tokio::select! {
+                    _ = gone(found) => {
+                        pid.store(0, Ordering::SeqCst);
+                        tracing::warn!(%service, "daemon exited; starting it again in {backoff:?}");
+                    }
+                    _ = &mut stop => {
+                        terminate_pid(found).await;
+                        pid.store(0, Ordering::SeqCst);
+                        return;
+                    }
+                }
             }
         }
         if started.elapsed() > STABLE {
@@ -286,7 +414,7 @@ async fn watch(
             _ = &mut stop => return,
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
-        child = loop {
+        let next = loop {
             match program.spawn() {
                 Ok(c) => break c,
                 Err(e) => {
@@ -298,7 +426,8 @@ async fn watch(
                 }
             }
         };
-        pid.store(child.id().unwrap_or(0), Ordering::SeqCst);
+        pid.store(next.id().unwrap_or(0), Ordering::SeqCst);
+        child = Some(next);
     }
 }
 
@@ -331,10 +460,6 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("the supervised program did not (re)start within 5 s");
-    }
-
-    fn alive(pid: u32) -> bool {
-        kill(Pid::from_raw(pid as i32), None).is_ok()
     }
 
     #[tokio::test]

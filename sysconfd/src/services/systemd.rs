@@ -49,6 +49,7 @@ impl Systemd {
         let units = BTreeMap::from([
             (Service::Dhcp, "kea-dhcp4.service".to_owned()),
             (Service::Ntp, "chronyd.service".to_owned()),
+            (Service::Vrrp, "keepalived.service".to_owned()),
         ]);
         Systemd { conn, units }
     }
@@ -69,18 +70,21 @@ impl Systemd {
     }
 
     pub async fn start(&self, service: Service) -> Result<(), ServicesError> {
-        self.manager()
-            .await?
-            .start_unit(self.unit(service), MODE)
-            .await?;
-        Ok(())
+        self.start_unit(self.unit(service)).await
     }
 
     pub async fn stop(&self, service: Service) -> Result<(), ServicesError> {
-        self.manager()
-            .await?
-            .stop_unit(self.unit(service), MODE)
-            .await?;
+        self.stop_unit(self.unit(service)).await
+    }
+
+    /// Starts the unit `unit` (`asterisk.service`), as HA does on takeover.
+    pub async fn start_unit(&self, unit: &str) -> Result<(), ServicesError> {
+        self.manager().await?.start_unit(unit, MODE).await?;
+        Ok(())
+    }
+
+    pub async fn stop_unit(&self, unit: &str) -> Result<(), ServicesError> {
+        self.manager().await?.stop_unit(unit, MODE).await?;
         Ok(())
     }
 
@@ -102,7 +106,12 @@ impl Systemd {
 
     /// The unit's `ActiveState`; a unit systemd has not loaded is inactive.
     pub async fn state(&self, service: Service) -> Result<ServiceState, ServicesError> {
-        let path = match self.manager().await?.get_unit(self.unit(service)).await {
+        self.unit_state(self.unit(service)).await
+    }
+
+    /// The `ActiveState` of the unit `unit`.
+    pub async fn unit_state(&self, unit: &str) -> Result<ServiceState, ServicesError> {
+        let path = match self.manager().await?.get_unit(unit).await {
             Ok(p) => p,
             Err(zbus::Error::MethodError(name, _, _))
                 if name.as_str() == "org.freedesktop.systemd1.NoSuchUnit" =>
