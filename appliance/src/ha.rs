@@ -1,10 +1,11 @@
-//! The HA part of the D-Bus contract: `org.telbox.Sysconfd1.Ha`, the JSON
-//! documents its methods return, and its client proxy.
+//! The HA part of the D-Bus contract: `org.telbox.Sysconfd1.Ha` and the
+//! JSON documents its methods return.
 //!
 //! keepalived (VRRP) tells which box of a pair holds the service; sysconfd
 //! follows it through keepalived's notify FIFO and does what keepalived
 //! cannot: start and stop the services, throw the Berofos relays, feed
-//! keepalived its health checks. `docs/dbus.md` describes each method.
+//! keepalived its health checks. `docs/dbus.md` describes each method;
+//! the proxy is `telbox_client::HaProxy`.
 
 use std::collections::BTreeMap;
 
@@ -85,24 +86,4 @@ pub struct HaStatus {
     pub two_masters_seen: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition: Option<HaTransition>,
-}
-
-/// Client side of `org.telbox.Sysconfd1.Ha`.
-#[zbus::proxy(
-    interface = "org.telbox.Sysconfd1.Ha",
-    default_service = "org.telbox.Sysconfd1",
-    default_path = "/org/telbox/Sysconfd1"
-)]
-pub trait Ha {
-    /// JSON [`HaStatus`].
-    fn status(&self) -> zbus::Result<String>;
-    /// JSON array of [`HaTransition`], newest first.
-    fn history(&self) -> zbus::Result<String>;
-    /// Ends a demotion and takes the service now; returns the new state.
-    fn promote(&self) -> zbus::Result<String>;
-    /// Hands the service to the peer and stays out until Promote; returns the new state.
-    fn demote(&self) -> zbus::Result<String>;
-    /// Sent after each transition, with the JSON [`HaTransition`].
-    #[zbus(signal)]
-    fn transition(&self, transition: &str) -> zbus::Result<()>;
 }

@@ -119,3 +119,23 @@ pub trait Firmware {
         total: u64,
     ) -> zbus::Result<()>;
 }
+
+/// Client side of `org.telbox.Sysconfd1.Ha`.
+#[zbus::proxy(
+    interface = "org.telbox.Sysconfd1.Ha",
+    default_service = "org.telbox.Sysconfd1",
+    default_path = "/org/telbox/Sysconfd1"
+)]
+pub trait Ha {
+    /// JSON [`HaStatus`](appliance::ha::HaStatus).
+    fn status(&self) -> zbus::Result<String>;
+    /// JSON array of [`HaTransition`](appliance::ha::HaTransition), newest first.
+    fn history(&self) -> zbus::Result<String>;
+    /// Ends a demotion and takes the service now; returns the new state.
+    fn promote(&self) -> zbus::Result<String>;
+    /// Hands the service to the peer and stays out until Promote; returns the new state.
+    fn demote(&self) -> zbus::Result<String>;
+    /// Sent after each transition, with the JSON [`HaTransition`](appliance::ha::HaTransition).
+    #[zbus(signal)]
+    fn transition(&self, transition: &str) -> zbus::Result<()>;
+}
