@@ -36,6 +36,8 @@ pub struct Sysconfd {
     env: Vec<(String, String)>,
     /// A named network namespace to run in; a fresh private one when absent.
     netns: Option<String>,
+    /// More arguments for sysconfd.
+    args: Vec<String>,
 }
 
 impl Sysconfd {
@@ -50,11 +52,26 @@ impl Sysconfd {
         Self::launch(bus, root, &[], Some(netns.to_owned()))
     }
 
+    /// The same, with more arguments for sysconfd (`--ha-program …`).
+    pub fn start_in_with(bus: &PrivateBus, root: &Path, netns: &str, args: &[String]) -> Sysconfd {
+        Self::launch_with(bus, root, &[], Some(netns.to_owned()), args.to_vec())
+    }
+
     fn launch(
         bus: &PrivateBus,
         root: &Path,
         env: &[(&str, &str)],
         netns: Option<String>,
+    ) -> Sysconfd {
+        Self::launch_with(bus, root, env, netns, Vec::new())
+    }
+
+    fn launch_with(
+        bus: &PrivateBus,
+        root: &Path,
+        env: &[(&str, &str)],
+        netns: Option<String>,
+        args: Vec<String>,
     ) -> Sysconfd {
         let state_dir = root.join("var/lib/telbox");
         let log = root.with_extension("sysconfd.log");
@@ -70,6 +87,7 @@ impl Sysconfd {
             bus_address: bus.address.clone(),
             env,
             netns,
+            args,
         };
         d.spawn();
         d
@@ -98,6 +116,7 @@ impl Sysconfd {
         cmd.arg(bin("sysconfd"))
             .arg("--root")
             .arg(&self.root)
+            .args(&self.args)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &self.bus_address)
             .env("SYSCONFD_LOG", "debug")
             .stdout(log.try_clone().expect("log"))

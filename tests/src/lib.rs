@@ -8,5 +8,6 @@ pub mod dahdi_fixture;
 pub mod dhcp_box;
 pub mod dhcp_client;
 pub mod firmware_bundle;
+pub mod ha_pair;
 pub mod netns;
 pub mod wizard;

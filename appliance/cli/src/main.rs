@@ -7,6 +7,7 @@ mod berofos;
 mod bus;
 mod configcmd;
 mod firmware;
+mod ha;
 mod statuscmd;
 mod validate;
 mod views;
@@ -61,6 +62,9 @@ enum Command {
     /// Drive Berofos failover switches directly: scan, status, set-mode, kick (no daemon needed).
     #[command(subcommand)]
     Berofos(berofos::BerofosCommand),
+    /// The HA pair: status, history, promote, demote.
+    #[command(subcommand)]
+    Ha(ha::HaCommand),
 }
 
 #[derive(Subcommand)]
@@ -255,6 +259,7 @@ fn main() -> ExitCode {
         Command::Wizard(WizardCommand::Token { state_dir }) => statuscmd::wizard_token(&state_dir),
         Command::Berofos(command) => berofos::run(command),
         Command::Firmware(command) => bus::run(firmware::run(command)),
+        Command::Ha(command) => bus::run(ha::run(command)),
         Command::Network(NetworkCommand::Show { json }) => bus::run(views::network(json)),
         Command::Dhcp(DhcpCommand::Leases { json }) => bus::run(views::leases(json)),
         Command::Ntp(NtpCommand::Status { json }) => bus::run(views::ntp(json)),

@@ -143,7 +143,7 @@ impl Machine {
             written_fault: None,
             written_priority: None,
             must_leave_master: false,
-            trigger: String::new(),
+            trigger: "keepalived's state".into(),
         }
     }
 

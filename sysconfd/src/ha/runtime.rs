@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::fifo::{self, Notice};
-use super::machine::{Command, Input, Kept, Machine, VrrpState};
+use super::machine::{Command, Input, Kept, Machine, Path as VrrpPath, VrrpState};
 use super::relays;
 use super::services::HaServices;
 use super::settings::{HaPaths, HaSettings, Side, CHECK_FALL, CHECK_GRACE, CHECK_INTERVAL};
@@ -147,11 +147,10 @@ fn keepalived_runs(state_dir: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(state_dir.join("keepalived.pid")) else {
         return false;
     };
-    let Ok(pid) = text.trim().parse::<i32>() else {
+    let Ok(pid) = text.trim().parse::<u32>() else {
         return false;
     };
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-    comm.trim() == "keepalived"
+    crate::services::running_program(pid).as_deref() == Some("keepalived")
 }
 
 impl Ha {
@@ -395,7 +394,17 @@ impl Runtime {
         ev: Event,
     ) -> Option<(Input, Option<oneshot::Sender<Result<String, String>>>)> {
         match ev {
-            Event::Notice(Notice::State(path, state)) => Some((Input::Vrrp(path, state), None)),
+            Event::Notice(Notice::State(path, state)) => {
+                if self.machine.is_none() {
+                    // Remembered for the machine a config change builds.
+                    match path {
+                        VrrpPath::Advert => self.record.kept.advert = state,
+                        VrrpPath::Second => self.record.kept.second = state,
+                    }
+                    return None;
+                }
+                Some((Input::Vrrp(path, state), None))
+            }
             Event::Notice(Notice::LowerPriorityPeer(path)) => {
                 self.two_masters += 1;
                 tracing::warn!(?path, "two masters: the peer with the lower priority steps down");

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use supervise::{Program, Supervisor};
+pub use supervise::{running_program, Program, Supervisor};
 pub use systemd::Systemd;
 
 use crate::dhcp::{self, KeaPaths};

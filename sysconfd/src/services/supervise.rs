@@ -139,9 +139,8 @@ impl Program {
         }
         let text = std::fs::read_to_string(self.pidfile.as_ref()?).ok()?;
         let pid: u32 = text.trim().parse().ok()?;
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
         let program = Path::new(self.argv.first()?).file_name()?;
-        (comm.trim() == program.to_string_lossy() && alive(pid)).then_some(pid)
+        (running_program(pid).as_deref() == Some(&*program.to_string_lossy())).then_some(pid)
     }
 
     fn spawn(&self) -> std::io::Result<Child> {
@@ -350,6 +349,14 @@ impl<K> Drop for Supervisor<K> {
 
 fn alive(pid: u32) -> bool {
     kill(Pid::from_raw(pid as i32), None).is_ok()
+        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+}
+
+/// The name of the program process `pid` runs, unless it is gone (or a zombie).
+pub fn running_program(pid: u32) -> Option<String> {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    alive(pid).then(|| comm.trim().to_owned())
 }
 
 /// Waits until the process `pid` (not a child of ours) is gone.

@@ -227,7 +227,7 @@ fn commit(d: &mut DeviceState, change: Change, now: Instant) {
         Change::AdminPassword(p) => d.password = p,
         Change::Syslog(on) => d.syslog = on,
         Change::SyslogPort(p) => d.syslog_port = p,
-        Change::Relay(bit) => d.set_relay_bit(bit),
+        Change::Relay(bit) => d.command_relay_bit(bit),
         Change::Power(i, on) => d.power[i] = on,
         Change::Watchdog(on) => d.set_watchdog(on, now),
     }

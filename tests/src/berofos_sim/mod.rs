@@ -277,6 +277,27 @@ impl SimHandle {
         self.shared.state().counters.kicks
     }
 
+    /// Relay mode writes received over HTTP.
+    pub fn relay_commands(&self) -> u64 {
+        self.shared.state().counters.relay_commands
+    }
+
+    /// Times the relays moved.
+    pub fn relay_changes(&self) -> u64 {
+        self.shared.state().counters.relay_changes
+    }
+
+    /// Sets up the device as the seed's PBX bypass: scenario bypass, relays
+    /// A–B, watchdog armed with `interval_secs`.
+    pub fn arm_bypass_watchdog(&self, interval_secs: u16) {
+        let now = Instant::now();
+        let mut d = self.shared.state();
+        d.bypass = true;
+        d.set_relay_bit(true);
+        d.watchdog_interval = interval_secs;
+        d.set_watchdog(true, now);
+    }
+
     /// The watchdog's state now.
     pub fn watchdog_state(&self) -> WatchdogState {
         self.shared.state().watchdog

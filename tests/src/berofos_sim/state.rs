@@ -87,6 +87,10 @@ pub struct Counters {
     pub flashed_images: u64,
     pub watchdog_failures: u64,
     pub test_mails: u64,
+    /// Relay mode writes received over HTTP (`mode`), changing it or not.
+    pub relay_commands: u64,
+    /// Times the relays moved: a mode write, a watchdog failure or power.
+    pub relay_changes: u64,
     /// Request targets of every HTTP request that got past authentication.
     pub http_requests: Vec<String>,
     /// HTTP requests refused with 401.
@@ -167,7 +171,20 @@ impl DeviceState {
 
     /// Sets the relays from the device's mode bit.
     pub fn set_relay_bit(&mut self, bit: bool) {
-        self.relay = Relay::from_bit(bit);
+        self.move_relay(Relay::from_bit(bit));
+    }
+
+    /// A mode write over HTTP: counted, then the relays follow.
+    pub fn command_relay_bit(&mut self, bit: bool) {
+        self.counters.relay_commands += 1;
+        self.set_relay_bit(bit);
+    }
+
+    fn move_relay(&mut self, to: Relay) {
+        if self.relay != to {
+            self.counters.relay_changes += 1;
+        }
+        self.relay = to;
     }
 
     /// Sets the default relays from the device's mode bit.
@@ -213,7 +230,7 @@ impl DeviceState {
         if self.watchdog == WatchdogState::On && expired {
             self.watchdog = WatchdogState::Failure;
             self.watchdog_deadline = None;
-            self.relay = Relay::AD;
+            self.move_relay(Relay::AD);
             self.counters.watchdog_failures += 1;
         }
     }

@@ -1,0 +1,356 @@
+//! Two telbox boxes as an HA pair, each in its own network namespace with
+//! its own root, private bus and sysconfd (running keepalived), joined by
+//! two bridges (the advert path 10.9.0.0/24 and a second path 10.8.0.0/24)
+//! in a third namespace; the Berofos simulator in a fourth, on the advert
+//! path. Asterisk is simulated by a shell script that counts its starts
+//! and stops and keeps a file whose presence its health check tests.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::berofos_sim::{self, SimConfig, SimHandle};
+use crate::bus::PrivateBus;
+use crate::daemon::{scratch_dir, text, Sysconfd};
+use crate::netns::Netns;
+
+/// The Berofos simulator's address on the advert path.
+pub const FOS_ADDRESS: &str = "10.9.0.20";
+pub const FOS_MAC: &str = "00:19:32:00:00:01";
+
+/// How a pair is set up.
+#[derive(Debug, Clone)]
+pub struct PairSpec {
+    pub failback_delay_s: u32,
+    pub heartbeat_interval_ms: u32,
+}
+
+impl Default for PairSpec {
+    fn default() -> Self {
+        PairSpec {
+            failback_delay_s: 3,
+            heartbeat_interval_ms: 200,
+        }
+    }
+}
+
+/// One box of the pair.
+pub struct HaBox {
+    pub name: &'static str,
+    pub ns: Netns,
+    pub bus: PrivateBus,
+    pub dir: tempfile::TempDir,
+    pub daemon: Option<Sysconfd>,
+}
+
+const ASTERISK_SIM: &str = r#"#!/bin/sh
+# Simulated Asterisk: counts starts and stops; its health check looks for the ok file.
+dir=$(dirname "$0")
+echo start >> "$dir/asterisk.starts"
+touch "$dir/asterisk.ok"
+trap 'echo stop >> "$dir/asterisk.stops"; rm -f "$dir/asterisk.ok"; exit 0' TERM
+sleep 100000 &
+wait $!
+"#;
+
+impl HaBox {
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    fn sim_dir(&self) -> PathBuf {
+        self.dir.path().join("asterisk")
+    }
+
+    fn args(&self) -> Vec<String> {
+        vec![format!(
+            "--ha-program=asterisk={}",
+            self.sim_dir().join("asterisk-sim").display()
+        )]
+    }
+
+    /// Starts (or starts again) sysconfd over the same root and state.
+    pub fn start(&mut self) {
+        let d = Sysconfd::start_in_with(&self.bus, &self.root(), self.ns.name(), &self.args());
+        self.daemon = Some(d);
+    }
+
+    pub fn daemon(&self) -> &Sysconfd {
+        self.daemon.as_ref().expect("sysconfd runs")
+    }
+
+    /// SIGKILL to every process in the box: sysconfd, keepalived, Asterisk.
+    pub fn kill_all(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            d.kill();
+        }
+        let out = std::process::Command::new("ip")
+            .args(["netns", "pids", self.ns.name()])
+            .output()
+            .expect("ip netns pids");
+        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            if let Ok(pid) = pid.parse::<i32>() {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+
+    /// Kills sysconfd alone (keepalived and Asterisk go on), as a crash would.
+    pub fn kill_sysconfd(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            d.kill();
+        }
+    }
+
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.daemon().appliance(args)
+    }
+
+    /// `appliance ha status --json`.
+    pub fn status(&self) -> Value {
+        let out = self.cli(&["ha", "status", "--json"]);
+        assert!(out.status.success(), "{}: {}", self.name, text(&out));
+        serde_json::from_slice(&out.stdout).expect("ha status JSON")
+    }
+
+    /// `appliance ha history --json`, oldest first.
+    pub fn history(&self) -> Vec<Value> {
+        let out = self.cli(&["ha", "history", "--json"]);
+        assert!(out.status.success(), "{}: {}", self.name, text(&out));
+        let mut h: Vec<Value> = serde_json::from_slice(&out.stdout).expect("history JSON");
+        h.reverse();
+        h
+    }
+
+    /// The transitions recorded, as `active`/`standby` words, oldest first.
+    pub fn transitions(&self) -> Vec<String> {
+        self.history()
+            .iter()
+            .map(|t| t["to"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Waits until `ha status` says `state`; how long it took.
+    pub fn wait_state(&self, state: &str, limit: Duration) -> Duration {
+        let start = Instant::now();
+        loop {
+            let s = self.status();
+            if s["state"] == state {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < limit,
+                "{} not {state} within {limit:?}: {s:#}\nlog:\n{}",
+                self.name,
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log_tail(&self) -> String {
+        let log = self.daemon.as_ref().map(|d| d.log_text()).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    fn count(&self, file: &str) -> usize {
+        fs::read_to_string(self.sim_dir().join(file))
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    }
+
+    /// Times the simulated Asterisk started.
+    pub fn asterisk_starts(&self) -> usize {
+        self.count("asterisk.starts")
+    }
+
+    /// Times it was stopped (SIGTERM).
+    pub fn asterisk_stops(&self) -> usize {
+        self.count("asterisk.stops")
+    }
+
+    /// Makes the health check of the running Asterisk fail.
+    pub fn report_asterisk_down(&self) {
+        fs::remove_file(self.sim_dir().join("asterisk.ok")).expect("asterisk runs");
+    }
+
+    /// Runs `nft` inside the box.
+    pub fn nft(&self, rules: &str) {
+        let mut child = self
+            .ns
+            .command("nft")
+            .args(["-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("nft");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(rules.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "nft refused:\n{rules}");
+    }
+}
+
+/// The pair, the bridges and the Berofos.
+pub struct Pair {
+    pub bridges: Netns,
+    pub master: HaBox,
+    pub slave: HaBox,
+    pub fos_ns: Netns,
+    pub fos: SimHandle,
+}
+
+fn config(spec: &PairSpec, me: u8, check_ok: &Path) -> String {
+    let (role, peer, name) = if me == 1 {
+        ("master", 2, "telbox-a")
+    } else {
+        ("slave", 1, "telbox-b")
+    };
+    let berofos = if role == "slave" {
+        format!(
+            "[[berofos]]\nname = \"fos1\"\nhost = \"{FOS_ADDRESS}\"\nmac = \"{FOS_MAC}\"\n"
+        )
+    } else {
+        String::new()
+    };
+    let use_fos = if role == "slave" {
+        "berofos = \"fos1\"\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"[system]
+hostname = "{name}"
+domain = "example.com"
+
+[[network.interface]]
+name = "eth0"
+role = "voip"
+address = "10.9.0.{me}/24"
+
+[[network.interface]]
+name = "eth1"
+role = "data"
+address = "10.8.0.{me}/24"
+
+{berofos}
+[ha]
+role = "{role}"
+peer = "10.9.0.{peer}"
+interface = "eth0"
+second_peer = "10.8.0.{peer}"
+second_interface = "eth1"
+shared_key_file = "/etc/telbox/secrets/ha.key"
+heartbeat_interval_ms = {hb}
+failback_delay_s = {fb}
+{use_fos}services = ["asterisk"]
+
+[[ha.check]]
+service = "asterisk"
+command = ["/usr/bin/test", "-e", "{check}"]
+"#,
+        hb = spec.heartbeat_interval_ms,
+        fb = spec.failback_delay_s,
+        check = check_ok.display(),
+    )
+}
+
+fn make_box(name: &'static str, me: u8, spec: &PairSpec, bridges: &Netns) -> HaBox {
+    let ns = Netns::create();
+    for (ifname, bridge) in [("eth0", "br0"), ("eth1", "br1")] {
+        let port = format!("{}{}", &name[..1], &ifname[3..]);
+        let port = format!("p{port}");
+        ns.veth_to(ifname, bridges, &port);
+        bridges.ip(&["link", "set", &port, "master", bridge, "up"]);
+    }
+    let dir = scratch_dir("telbox-ha-");
+    let b = HaBox {
+        name,
+        ns,
+        bus: PrivateBus::with_project_policy(),
+        dir,
+        daemon: None,
+    };
+    let sim = b.sim_dir();
+    fs::create_dir_all(&sim).unwrap();
+    let script = sim.join("asterisk-sim");
+    fs::write(&script, ASTERISK_SIM).unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let root = b.root();
+    let secrets = root.join("etc/telbox/secrets");
+    fs::create_dir_all(&secrets).unwrap();
+    let key = secrets.join("ha.key");
+    fs::write(&key, "pair-key-of-the-test\n").unwrap();
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
+    fs::write(
+        root.join("etc/telbox/appliance.toml"),
+        config(spec, me, &sim.join("asterisk.ok")),
+    )
+    .unwrap();
+    b
+}
+
+impl Pair {
+    /// Builds the topology and starts the master, then the slave once the
+    /// master holds the service.
+    pub fn start(spec: PairSpec) -> Pair {
+        crate::bins::require_root("an HA pair");
+        let bridges = Netns::create();
+        for br in ["br0", "br1"] {
+            bridges.ip(&["link", "add", br, "type", "bridge"]);
+            bridges.ip(&["link", "set", br, "up"]);
+        }
+        let mut master = make_box("master", 1, &spec, &bridges);
+        let mut slave = make_box("slave", 2, &spec, &bridges);
+        let fos_ns = Netns::create();
+        fos_ns.veth_to("eth0", &bridges, "pf0");
+        bridges.ip(&["link", "set", "pf0", "master", "br0", "up"]);
+        fos_ns.address("eth0", &format!("{FOS_ADDRESS}/24"));
+        let fos = fos_ns.enter(|| {
+            let mut cfg = SimConfig::loopback();
+            cfg.bind = FOS_ADDRESS.parse().unwrap();
+            cfg.udp_port = 50123;
+            cfg.http_port = 80;
+            berofos_sim::start(cfg).expect("Berofos simulator")
+        });
+        // Both boxes at A–B, as the master's side.
+        fos.set_relay_mode(berofos_sim::Relay::AB);
+        master.start();
+        master.wait_state("active", Duration::from_secs(20));
+        slave.start();
+        slave.wait_state("standby", Duration::from_secs(20));
+        // The slave hears the master on both paths.
+        let start = Instant::now();
+        loop {
+            let s = slave.status();
+            let heard = s["paths"]
+                .as_array()
+                .is_some_and(|p| p.len() == 2 && p.iter().all(|p| p["vrrp"] == "BACKUP"));
+            if heard {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the slave does not hear the master on both paths: {s:#}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Pair {
+            bridges,
+            master,
+            slave,
+            fos_ns,
+            fos,
+        }
+    }
+}
