@@ -430,6 +430,18 @@ check_bus() {
 		fail "nobody may call Status.Status"
 		indent <<<"$out"
 	fi
+	out=$(bus_call "${nobody[@]}" -- "${dest[@]}" org.telbox.Sysconfd1.Ha.Status)
+	if grep -q '"state"' <<<"$out"; then
+		pass "nobody may call Ha.Status"
+	else
+		fail "nobody may call Ha.Status"
+		indent <<<"$out"
+	fi
+	local member
+	for member in Promote Demote; do
+		out=$(bus_call "${nobody[@]}" -- "${dest[@]}" org.telbox.Sysconfd1.Ha.$member)
+		expect_denied "nobody may not call Ha.$member" "$out"
+	done
 	out=$(bus_call "${nobody[@]}" -- "${dest[@]}" org.telbox.Sysconfd1.Config.Apply \
 		string:"$config" uint64:0 uint32:0)
 	expect_denied "nobody may not call Config.Apply" "$out"

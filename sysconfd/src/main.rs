@@ -272,7 +272,12 @@ async fn run_daemon(
     // Before keepalived runs: what HA did before a restart, and the track
     // files keepalived starts from.
     let in_force = engine.current_config().unwrap_or_default();
-    let ha = Ha::prepare(&root, &state_dir, services, bus::settings_of(&in_force, &root));
+    let ha = Ha::prepare(
+        &root,
+        &state_dir,
+        services,
+        bus::settings_of(&in_force, &root),
+    );
     apply_seed(&mut engine, &seed).await;
     if let Err(e) = engine.converge().await {
         tracing::error!(error = %e, "could not bring the system to the generation in force");

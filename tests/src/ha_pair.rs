@@ -155,7 +155,11 @@ impl HaBox {
     }
 
     pub fn log_tail(&self) -> String {
-        let log = self.daemon.as_ref().map(|d| d.log_text()).unwrap_or_default();
+        let log = self
+            .daemon
+            .as_ref()
+            .map(|d| d.log_text())
+            .unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
@@ -217,9 +221,7 @@ fn config(spec: &PairSpec, me: u8, check_ok: &Path) -> String {
         ("slave", 1, "telbox-b")
     };
     let berofos = if role == "slave" {
-        format!(
-            "[[berofos]]\nname = \"fos1\"\nhost = \"{FOS_ADDRESS}\"\nmac = \"{FOS_MAC}\"\n"
-        )
+        format!("[[berofos]]\nname = \"fos1\"\nhost = \"{FOS_ADDRESS}\"\nmac = \"{FOS_MAC}\"\n")
     } else {
         String::new()
     };

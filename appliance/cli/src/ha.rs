@@ -107,7 +107,10 @@ fn print_status(s: &HaStatus) {
     }
     if !s.paths.is_empty() {
         println!();
-        println!("{:<8} {:<10} {:<16} {:<8} PEER ADVERTISING", "PATH", "INTERFACE", "PEER", "VRRP");
+        println!(
+            "{:<8} {:<10} {:<16} {:<8} PEER ADVERTISING",
+            "PATH", "INTERFACE", "PEER", "VRRP"
+        );
         for p in &s.paths {
             println!(
                 "{:<8} {:<10} {:<16} {:<8} {}",
@@ -130,7 +133,10 @@ fn print_history(h: &[HaTransition]) {
         println!("no transitions yet");
         return;
     }
-    println!("{:>4}  {:<20} {:<8} {:>8}  REASON", "SEQ", "DONE (UTC)", "TO", "TOOK");
+    println!(
+        "{:>4}  {:<20} {:<8} {:>8}  REASON",
+        "SEQ", "DONE (UTC)", "TO", "TOOK"
+    );
     for t in h {
         println!(
             "{:>4}  {:<20} {:<8} {:>6.0}ms  {}",

@@ -244,14 +244,14 @@ impl Ha {
                 format!("second peer {peer} is this box's own address"),
             );
         }
-        let subnet = net
-            .links()
-            .find(|l| l.name == dev)
-            .and_then(|l| l.address);
+        let subnet = net.links().find(|l| l.name == dev).and_then(|l| l.address);
         if let Some(subnet) = subnet.filter(|s| !s.contains(peer)) {
             cx.error(
                 path!["ha", "second_peer"],
-                format!("second peer {peer} is outside {}, the subnet of `{dev}`", subnet.subnet()),
+                format!(
+                    "second peer {peer} is outside {}, the subnet of `{dev}`",
+                    subnet.subnet()
+                ),
             );
         }
     }

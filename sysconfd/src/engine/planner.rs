@@ -210,7 +210,9 @@ fn check_daemon_file(service: Service, contents: &str) -> Result<(), EngineError
             EngineError::Refused(format!("chronyd refuses the generated configuration: {e}"))
         }),
         Service::Vrrp => crate::ha::check_contents(contents).map_err(|e| {
-            EngineError::Refused(format!("keepalived refuses the generated configuration: {e}"))
+            EngineError::Refused(format!(
+                "keepalived refuses the generated configuration: {e}"
+            ))
         }),
     }
 }

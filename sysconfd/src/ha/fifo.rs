@@ -143,7 +143,9 @@ mod tests {
         );
         reader.abort();
         let _ = reader.await;
-        writer.write_all(b"INSTANCE \"telbox\" FAULT 100\n").unwrap();
+        writer
+            .write_all(b"INSTANCE \"telbox\" FAULT 100\n")
+            .unwrap();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let again = tokio::spawn(follow(path, tx));
         assert_eq!(

@@ -37,7 +37,10 @@ async fn run(argv: &[String]) -> Result<(), String> {
         .spawn()
         .map_err(|e| format!("`{program}` could not run: {e}"))?;
     match tokio::time::timeout(CHECK_TIMEOUT, child.wait_with_output()).await {
-        Err(_) => Err(format!("`{}` took longer than {CHECK_TIMEOUT:?}", argv.join(" "))),
+        Err(_) => Err(format!(
+            "`{}` took longer than {CHECK_TIMEOUT:?}",
+            argv.join(" ")
+        )),
         Ok(Err(e)) => Err(format!("`{program}`: {e}")),
         Ok(Ok(out)) if out.status.success() => Ok(()),
         Ok(Ok(out)) => Err(format!("`{}` failed ({})", argv.join(" "), out.status)),

@@ -61,7 +61,10 @@ pub enum Path {
 pub enum Input {
     Vrrp(Path, VrrpState),
     /// The health checks' verdict while active; `why` names what failed.
-    Health { healthy: bool, why: String },
+    Health {
+        healthy: bool,
+        why: String,
+    },
     /// `Promote` from an administrator (uid).
     Promote(u32),
     /// `Demote` from an administrator (uid).
@@ -512,7 +515,10 @@ mod tests {
         assert!(m.is_demoted());
         let cmds = m.step(20, Input::Promote(0));
         assert!(cmds.contains(&Fault(false)));
-        assert!(cmds.contains(&Priority(0)), "promote skips the failback wait: {cmds:?}");
+        assert!(
+            cmds.contains(&Priority(0)),
+            "promote skips the failback wait: {cmds:?}"
+        );
         let kept = m.kept();
         assert!(!kept.demoted && !kept.active);
     }

@@ -53,7 +53,9 @@ pub enum HaError {
     NoInterface,
     #[error("an HA role is set but `peer` is missing")]
     NoPeer,
-    #[error("the path {0} cannot be written into keepalived.conf (use letters, digits and / . _ - +)")]
+    #[error(
+        "the path {0} cannot be written into keepalived.conf (use letters, digits and / . _ - +)"
+    )]
     UnsafePath(String),
 }
 

@@ -35,9 +35,9 @@ pub fn throw(conf_path: &Path, names: &[String], mode: RelayMode) -> Vec<HaActio
                 if attempt > 0 {
                     std::thread::sleep(Duration::from_millis(100));
                 }
-                match device(conf_path, name).and_then(|d| {
-                    d.set_relay_mode(mode).map_err(|e| e.to_string())
-                }) {
+                match device(conf_path, name)
+                    .and_then(|d| d.set_relay_mode(mode).map_err(|e| e.to_string()))
+                {
                     Ok(()) => {
                         return HaAction {
                             what,
@@ -70,7 +70,9 @@ pub fn bypass_kick_interval(conf_path: &Path, name: &str) -> Result<Option<Durat
         return Ok(None);
     }
     let interval = u64::from(settings.watchdog.interval_secs.unwrap_or(60).max(1));
-    Ok(Some(Duration::from_millis((interval * 1000 / 3).clamp(1000, 5000))))
+    Ok(Some(Duration::from_millis(
+        (interval * 1000 / 3).clamp(1000, 5000),
+    )))
 }
 
 /// One watchdog kick.

@@ -81,7 +81,7 @@ enum Event {
     Notice(Notice),
     Health(Result<(), String>),
     Admin(Admin, u32, oneshot::Sender<Result<String, String>>),
-    Config(Option<HaSettings>),
+    Config(Box<Option<HaSettings>>),
 }
 
 /// What the bus reads, refreshed after each event.
@@ -138,7 +138,12 @@ struct Gate {
 
 fn machine_for(s: &HaSettings) -> Option<Machine> {
     (s.side != Side::Standalone).then(|| {
-        Machine::new(s.side, s.second.is_some(), s.failover_delay, s.failback_delay)
+        Machine::new(
+            s.side,
+            s.second.is_some(),
+            s.failover_delay,
+            s.failback_delay,
+        )
     })
 }
 
@@ -164,7 +169,9 @@ impl Ha {
         settings: Option<HaSettings>,
     ) -> Prepared {
         let paths = HaPaths::under(state_dir);
-        if let Err(e) = std::fs::create_dir_all(&paths.dir).and_then(|_| fifo::create(&paths.fifo())) {
+        if let Err(e) =
+            std::fs::create_dir_all(&paths.dir).and_then(|_| fifo::create(&paths.fifo()))
+        {
             tracing::error!(dir = %paths.dir.display(), error = %e, "could not prepare the HA directory");
         }
         let mut record = Record::load(&paths.state_file());
@@ -180,7 +187,10 @@ impl Ha {
             paths,
             bnfos_conf: root.path(crate::engine::desired::BNFOS_CONF),
             services: services.clone(),
-            machine: settings.as_ref().and_then(machine_for).map(|m| m.restored(&record.kept)),
+            machine: settings
+                .as_ref()
+                .and_then(machine_for)
+                .map(|m| m.restored(&record.kept)),
             settings,
             record,
             epoch: Instant::now(),
@@ -226,7 +236,7 @@ impl Ha {
 
     /// The configuration in force changed: `settings` is what it asks for.
     pub fn reconfigure(&self, settings: Option<HaSettings>) {
-        let _ = self.tx.send(Event::Config(settings));
+        let _ = self.tx.send(Event::Config(Box::new(settings)));
     }
 
     async fn admin(&self, what: Admin, uid: u32) -> Result<String, String> {
@@ -254,30 +264,40 @@ impl Ha {
     }
 
     pub async fn status(&self) -> HaStatus {
-        let (settings, mut status) = {
-            let v = self.view.lock().expect("ha view");
-            let settings = v.settings.clone();
-            let role = match settings.as_ref().map(|s| s.side) {
-                Some(Side::Master) => "master",
-                Some(Side::Slave) => "slave",
-                _ => "disabled",
-            };
-            let paths = settings
-                .iter()
-                .flat_map(|s| {
-                    s.paths().map(|p| {
-                        let state = if p.instance == "telbox" { v.vrrp.0 } else { v.vrrp.1 };
-                        HaPath {
-                            name: if p.instance == "telbox" { "advert" } else { "second" }.into(),
-                            interface: p.interface.clone(),
-                            peer: p.peer.to_string(),
-                            vrrp: state.to_string(),
-                            peer_advertising: state == VrrpState::Backup,
-                        }
+        let (settings, mut status) =
+            {
+                let v = self.view.lock().expect("ha view");
+                let settings = v.settings.clone();
+                let role = match settings.as_ref().map(|s| s.side) {
+                    Some(Side::Master) => "master",
+                    Some(Side::Slave) => "slave",
+                    _ => "disabled",
+                };
+                let paths = settings
+                    .iter()
+                    .flat_map(|s| {
+                        s.paths().map(|p| {
+                            let state = if p.instance == "telbox" {
+                                v.vrrp.0
+                            } else {
+                                v.vrrp.1
+                            };
+                            HaPath {
+                                name: if p.instance == "telbox" {
+                                    "advert"
+                                } else {
+                                    "second"
+                                }
+                                .into(),
+                                interface: p.interface.clone(),
+                                peer: p.peer.to_string(),
+                                vrrp: state.to_string(),
+                                peer_advertising: state == VrrpState::Backup,
+                            }
+                        })
                     })
-                })
-                .collect();
-            let status = HaStatus {
+                    .collect();
+                let status = HaStatus {
                 role: role.into(),
                 state: v.state.clone(),
                 healthy: v.healthy,
@@ -297,8 +317,8 @@ impl Ha {
                 two_masters_seen: v.two_masters,
                 last_transition: v.history.last().cloned(),
             };
-            (settings, status)
-        };
+                (settings, status)
+            };
         for name in settings.iter().flat_map(|s| s.services.iter()) {
             status
                 .services
@@ -357,6 +377,11 @@ impl Runtime {
         for cmd in std::mem::take(&mut self.deferred) {
             self.execute(&ha, cmd).await;
         }
+        if self.machine.as_ref().is_some_and(|m| m.is_active()) {
+            // Active before the restart: the services run on (found again,
+            // not started anew); one that died meanwhile is started.
+            self.ensure_running().await;
+        }
         if let Some(s) = &self.settings {
             apply_nft(Some(s)).await;
             if s.side == Side::Standalone {
@@ -407,7 +432,10 @@ impl Runtime {
             }
             Event::Notice(Notice::LowerPriorityPeer(path)) => {
                 self.two_masters += 1;
-                tracing::warn!(?path, "two masters: the peer with the lower priority steps down");
+                tracing::warn!(
+                    ?path,
+                    "two masters: the peer with the lower priority steps down"
+                );
                 None
             }
             Event::Health(verdict) => {
@@ -424,7 +452,8 @@ impl Runtime {
             }
             Event::Admin(what, uid, reply) => {
                 if self.machine.is_none() {
-                    let _ = reply.send(Err("this box is not part of an HA pair ([ha] role)".into()));
+                    let _ =
+                        reply.send(Err("this box is not part of an HA pair ([ha] role)".into()));
                     return None;
                 }
                 let input = match what {
@@ -434,7 +463,7 @@ impl Runtime {
                 Some((input, Some(reply)))
             }
             Event::Config(settings) => {
-                self.reconfigure(ha, settings).await;
+                self.reconfigure(ha, *settings).await;
                 None
             }
         }
@@ -571,6 +600,17 @@ impl Runtime {
         actions
     }
 
+    async fn ensure_running(&self) {
+        let Some(s) = &self.settings else {
+            return;
+        };
+        for name in &s.services {
+            if let Err(e) = self.services.start(name).await {
+                tracing::error!(service = %name, error = %e, "could not start an HA service");
+            }
+        }
+    }
+
     /// A standalone box runs its services (it is the only one).
     async fn standalone_start(&mut self) {
         let Some(s) = &self.settings else {
@@ -596,18 +636,25 @@ impl Runtime {
                 && a.failover_delay == b.failover_delay && a.failback_delay == b.failback_delay);
         if !same_shape {
             if was_active {
-                self.transition(ha, "standby", "HA configuration changed".into()).await;
+                self.transition(ha, "standby", "HA configuration changed".into())
+                    .await;
             }
             let kept = Kept {
                 active: false,
                 ..self.record.kept.clone()
             };
-            self.machine = settings.as_ref().and_then(machine_for).map(|m| m.restored(&kept));
+            self.machine = settings
+                .as_ref()
+                .and_then(machine_for)
+                .map(|m| m.restored(&kept));
         }
         self.settings = settings.clone();
         let _ = self.settings_tx.send(settings.clone());
         apply_nft(settings.as_ref()).await;
-        if settings.as_ref().is_some_and(|s| s.side == Side::Standalone) {
+        if settings
+            .as_ref()
+            .is_some_and(|s| s.side == Side::Standalone)
+        {
             self.standalone_start().await;
         }
         let now = self.now();
@@ -713,8 +760,8 @@ async fn health_loop(
             continue;
         };
         let since = *gate.since.lock().expect("gate");
-        let checking = gate.active.load(Ordering::SeqCst)
-            && since.is_some_and(|t| t.elapsed() >= CHECK_GRACE);
+        let checking =
+            gate.active.load(Ordering::SeqCst) && since.is_some_and(|t| t.elapsed() >= CHECK_GRACE);
         let verdict = if !checking {
             fails = 0;
             Ok(())
@@ -770,12 +817,15 @@ async fn watchdog_loop(
             }
         };
         for name in names {
-            let stale = armed.get(&name).is_none_or(|(_, at)| at.elapsed() >= REFRESH);
+            let stale = armed
+                .get(&name)
+                .is_none_or(|(_, at)| at.elapsed() >= REFRESH);
             if stale {
                 let (conf, n) = (bnfos_conf.clone(), name.clone());
-                let found = tokio::task::spawn_blocking(move || relays::bypass_kick_interval(&conf, &n))
-                    .await
-                    .unwrap_or_else(|e| Err(e.to_string()));
+                let found =
+                    tokio::task::spawn_blocking(move || relays::bypass_kick_interval(&conf, &n))
+                        .await
+                        .unwrap_or_else(|e| Err(e.to_string()));
                 let interval = match found {
                     Ok(i) => i,
                     Err(e) => {
@@ -791,7 +841,10 @@ async fn watchdog_loop(
             if !gate.healthy.load(Ordering::SeqCst) {
                 continue;
             }
-            if last_kick.get(&name).is_some_and(|t| t.elapsed() < *interval) {
+            if last_kick
+                .get(&name)
+                .is_some_and(|t| t.elapsed() < *interval)
+            {
                 continue;
             }
             let (conf, n) = (bnfos_conf.clone(), name.clone());

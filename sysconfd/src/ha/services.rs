@@ -15,10 +15,16 @@ pub enum HaServices {
 }
 
 impl HaServices {
-    /// Supervised programs, each logging to `STATE_DIR/NAME.log`.
+    /// Supervised programs, each logging to `STATE_DIR/NAME.log`. Like
+    /// services under systemd, they outlive a restart of sysconfd, which
+    /// finds them again by `STATE_DIR/NAME.pid`.
     pub fn supervise(programs: &BTreeMap<String, PathBuf>, state_dir: &Path) -> Self {
         HaServices::Supervise(Supervisor::new(programs.iter().map(|(name, path)| {
-            let program = Program::new([path.clone()]).log_to(&state_dir.join(format!("{name}.log")));
+            let mut program =
+                Program::new([path.clone()]).log_to(&state_dir.join(format!("{name}.log")));
+            program.pidfile = Some(state_dir.join(format!("{name}.pid")));
+            program.outlives_sysconfd = true;
+            program.note_pidfile = true;
             (name.clone(), program)
         })))
     }

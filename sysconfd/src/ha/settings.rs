@@ -179,9 +179,7 @@ impl HaSettings {
                 marker: marker(2),
             });
         }
-        settings.virtual_address = ha
-            .virtual_address
-            .map(|a| (a, first_link.name.to_string()));
+        settings.virtual_address = ha.virtual_address.map(|a| (a, first_link.name.to_string()));
         Ok(Some(settings))
     }
 

@@ -83,10 +83,7 @@ pub enum ServicesError {
         source: std::io::Error,
     },
     #[error("could not signal {service}: {source}")]
-    Signal {
-        service: String,
-        source: nix::Error,
-    },
+    Signal { service: String, source: nix::Error },
     #[error("{service} is not running")]
     NotRunning { service: String },
     #[error(transparent)]

@@ -43,6 +43,8 @@ pub struct Program {
     /// Keeps running when sysconfd stops or dies; `pidfile` (which the
     /// daemon writes) lets the next sysconfd take it over.
     pub outlives_sysconfd: bool,
+    /// The supervisor writes `pidfile` for a program that writes none.
+    pub note_pidfile: bool,
 }
 
 impl Program {
@@ -57,6 +59,7 @@ impl Program {
             pidfile: None,
             log: None,
             outlives_sysconfd: false,
+            note_pidfile: false,
         }
     }
 
@@ -141,6 +144,16 @@ impl Program {
         let pid: u32 = text.trim().parse().ok()?;
         let program = Path::new(self.argv.first()?).file_name()?;
         (running_program(pid).as_deref() == Some(&*program.to_string_lossy())).then_some(pid)
+    }
+
+    /// A daemon that outlives sysconfd is found again by its pid file;
+    /// one that writes none gets it written for it.
+    fn note_pid(&self, pid: Option<u32>) {
+        if let (true, Some(path), Some(pid)) = (self.note_pidfile, &self.pidfile, pid) {
+            if let Err(e) = std::fs::write(path, format!("{pid}\n")) {
+                tracing::warn!(path = %path.display(), error = %e, "could not write a pid file");
+            }
+        }
     }
 
     fn spawn(&self) -> std::io::Result<Child> {
@@ -234,7 +247,8 @@ impl<K: Ord + Clone + Display + Send + Sync + 'static> Supervisor<K> {
             Some(found) => {
                 tracing::info!(%service, pid = found, "taking over the daemon already running");
                 let pid = Arc::new(AtomicU32::new(found));
-                let task = tokio::spawn(watch(service.clone(), program, None, pid.clone(), stopped));
+                let task =
+                    tokio::spawn(watch(service.clone(), program, None, pid.clone(), stopped));
                 (pid, task)
             }
             None => {
@@ -242,6 +256,7 @@ impl<K: Ord + Clone + Display + Send + Sync + 'static> Supervisor<K> {
                     service: service.to_string(),
                     source: e,
                 })?;
+                program.note_pid(child.id());
                 let pid = Arc::new(AtomicU32::new(child.id().unwrap_or(0)));
                 let task = tokio::spawn(watch(
                     service.clone(),
@@ -349,8 +364,14 @@ impl<K> Drop for Supervisor<K> {
 
 fn alive(pid: u32) -> bool {
     kill(Pid::from_raw(pid as i32), None).is_ok()
-        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|stat| !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        && std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
 }
 
 /// The name of the program process `pid` runs, unless it is gone (or a zombie).
@@ -423,7 +444,10 @@ async fn watch<K: Display>(
         backoff = (backoff * 2).min(MAX_BACKOFF);
         let next = loop {
             match program.spawn() {
-                Ok(c) => break c,
+                Ok(c) => {
+                    program.note_pid(c.id());
+                    break c;
+                }
                 Err(e) => {
                     tracing::warn!(%service, "could not start again: {e}");
                     tokio::select! {
