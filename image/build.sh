@@ -34,7 +34,7 @@ start=$SECONDS
 step() { printf '[image %4ds] %s\n' $((SECONDS - start)) "$*"; }
 
 mkdir -p "$out/cache" "$out/logs"
-for b in sysconfd appliance hwmgr; do
+for b in sysconfd telbox-wizard appliance hwmgr; do
 	[ -x "$bin_dir/$b" ] || { echo "missing $bin_dir/$b (cargo build --release)" >&2; exit 1; }
 done
 
@@ -81,6 +81,7 @@ mkdir -p "$rootfs"
 tar -C "$rootfs" --numeric-owner --xattrs -xf "$base"
 cp -a --no-preserve=ownership "$overlay/." "$rootfs/"
 cp -a --no-preserve=ownership "$here/files/." "$rootfs/"
+# Where buildroot-overlay/package/telbox/telbox.mk installs them.
 install -m 0755 "$bin_dir/sysconfd" "$bin_dir/telbox-wizard" "$rootfs/usr/sbin/"
 install -m 0755 "$bin_dir/appliance" "$bin_dir/hwmgr" "$rootfs/usr/bin/"
 mkdir -p "$rootfs/usr/share/doc/telbox" "$rootfs/data"
