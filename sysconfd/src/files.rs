@@ -1,17 +1,17 @@
-//! Generated files: what a domain wants on disk, and the atomic writes that
-//! put it there: [`write_atomic`] (temp file, fsync, rename, fsync of the
-//! directory) for what must survive a power cut as written, and
-//! [`write_replace`] (temp file, rename) for files derived from the
-//! generation store, which sysconfd writes again at start when they differ.
+//! Generated files: what a domain wants on disk. The writes that put them
+//! there are in [`crate::os::files`] (re-exported here).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::root::Root;
+
+pub use crate::os::files::{
+    drop_kept, keep, kept_path, put_back_kept, write_atomic, write_replace,
+};
 
 /// A file a domain wants to exist with exactly this content and mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,152 +45,9 @@ impl FileSpec {
     }
 }
 
-/// The second name under which [`keep`] holds the file at `path`.
-pub fn kept_path(path: &Path) -> PathBuf {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    path.with_file_name(format!(".{name}.telbox-prev"))
-}
-
-/// Keeps the file at `path` under a second name (a hard link to the same
-/// inode) before an apply replaces or removes it, until the apply ends:
-/// putting it back is then a rename, which needs no room on a full disk.
-/// Nothing is kept when there is no file.
-pub fn keep(path: &Path) -> io::Result<()> {
-    let kept = kept_path(path);
-    drop_kept(path)?;
-    match fs::hard_link(path, &kept) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        other => other,
-    }
-}
-
-/// Puts the file [`keep`] held back at `path` when it has exactly
-/// `contents` and `mode`; says whether it did.
-pub fn put_back_kept(path: &Path, contents: &[u8], mode: u32) -> io::Result<bool> {
-    let kept = kept_path(path);
-    let same_mode = fs::metadata(&kept).is_ok_and(|m| m.permissions().mode() & 0o7777 == mode);
-    if !same_mode || !fs::read(&kept).is_ok_and(|c| c == contents) {
-        return Ok(false);
-    }
-    fs::rename(&kept, path)?;
-    if let Some(dir) = path.parent() {
-        File::open(dir)?.sync_all()?;
-    }
-    Ok(true)
-}
-
-/// Lets go of the file [`keep`] held for `path`, if any.
-pub fn drop_kept(path: &Path) -> io::Result<()> {
-    match fs::remove_file(kept_path(path)) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
-}
-
-/// Writes `contents` to `path` atomically: a crash leaves the old or the new file, never a mix.
-pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
-    write_via_temp(path, contents, mode, true)
-}
-
-/// Replaces `path` through a temp file and a rename, without waiting for the
-/// disk: a crash of the process leaves the old or the new file; a power cut
-/// may leave either one or an empty file, which the next start re-derives.
-pub fn write_replace(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
-    write_via_temp(path, contents, mode, false)
-}
-
-fn write_via_temp(path: &Path, contents: &[u8], mode: u32, durable: bool) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::other("path has no parent directory"))?;
-    fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::other("path has no file name"))?;
-    let tmp = dir.join(format!(".{}.telbox-tmp", name.to_string_lossy()));
-    let written = write_new(&tmp, contents, mode, durable).and_then(|()| fs::rename(&tmp, path));
-    if let Err(e) = written {
-        // A full disk or a failing rename leaves no half-written temp file behind.
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    if durable {
-        File::open(dir)?.sync_all()?;
-    }
-    Ok(())
-}
-
-fn write_new(tmp: &Path, contents: &[u8], mode: u32, durable: bool) -> io::Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(tmp)?;
-    f.set_permissions(fs::Permissions::from_mode(mode))?;
-    f.write_all(contents)?;
-    if durable {
-        f.sync_all()?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn replace_sets_content_and_mode_and_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("etc/hosts");
-        write_replace(&path, b"one", 0o644).unwrap();
-        write_replace(&path, b"two", 0o640).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o640);
-        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["hosts"]);
-    }
-
-    #[test]
-    fn a_write_that_fails_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hosts");
-        fs::create_dir(&path).unwrap();
-        fs::write(path.join("in-the-way"), "").unwrap();
-        assert!(write_replace(&path, b"one", 0o644).is_err());
-        let mut names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        names.sort();
-        assert_eq!(names, ["hosts"]);
-    }
-
-    #[test]
-    fn a_kept_file_comes_back_by_a_rename() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hosts");
-        keep(&path).unwrap();
-        assert!(!kept_path(&path).exists(), "nothing to keep");
-        write_replace(&path, b"old", 0o640).unwrap();
-        keep(&path).unwrap();
-        write_replace(&path, b"new", 0o644).unwrap();
-        assert!(!put_back_kept(&path, b"other", 0o640).unwrap());
-        assert!(!put_back_kept(&path, b"old", 0o644).unwrap());
-        assert!(put_back_kept(&path, b"old", 0o640).unwrap());
-        assert_eq!(fs::read(&path).unwrap(), b"old");
-        assert!(!kept_path(&path).exists());
-
-        keep(&path).unwrap();
-        assert!(kept_path(&path).exists());
-        drop_kept(&path).unwrap();
-        assert!(!kept_path(&path).exists());
-        assert_eq!(fs::read(&path).unwrap(), b"old");
-    }
 
     #[test]
     fn atomic_write_sets_content_and_mode() {

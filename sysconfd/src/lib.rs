@@ -1,8 +1,9 @@
 //! sysconfd: makes the machine match `appliance.toml`.
 //!
 //! The engine (observe, plan, apply, verify, record) is plain data and
-//! functions; the few modules that touch the OS are the edges: [`files`]
-//! under a [`root::Root`], [`network`] over rtnetlink, [`services`].
+//! functions; everything that touches the machine sits behind one seam,
+//! the [`os::Os`] trait, with the machine ([`os::RealOs`]) and a simulated
+//! one ([`os::SimOs`]) behind it.
 
 pub mod bus;
 pub mod dhcp;
@@ -13,6 +14,7 @@ pub mod host;
 pub mod logging;
 pub mod network;
 pub mod ntp;
+pub mod os;
 pub mod replies;
 pub mod root;
 pub mod services;

@@ -43,7 +43,7 @@ fn telephony_section(engine: &crate::engine::Engine) -> TelephonySummary {
 async fn services_section(engine: &crate::engine::Engine) -> BTreeMap<String, ServiceState> {
     let mut out = BTreeMap::new();
     for service in Service::ALL {
-        let state = match engine.edges().service_state(service).await {
+        let state = match engine.os().service_state(service).await {
             Some(s) => s,
             None => ServiceState::Unmanaged,
         };
@@ -67,7 +67,7 @@ impl StatusIface {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             hostname: engine
                 .configured_hostname()
-                .or_else(|| crate::host::current_hostname().ok())
+                .or_else(|| engine.os().hostname().ok())
                 .unwrap_or_default(),
             current_generation: engine.current_generation()?,
             pending,

@@ -1,7 +1,6 @@
 //! Asking Kea itself whether it accepts a configuration (`kea-dhcp4 -t`).
 
 use std::path::Path;
-use std::process::Command;
 
 use super::KeaError;
 
@@ -19,11 +18,8 @@ pub enum InterfaceCheck {
 /// Runs `kea-dhcp4 -t` on the file at `conf_path` as it is. On refusal the
 /// error carries Kea's own message.
 pub fn check(conf_path: &Path) -> Result<(), KeaError> {
-    let out = Command::new("kea-dhcp4")
-        .arg("-t")
-        .arg(conf_path)
-        .env("KEA_LOCKFILE_DIR", "none")
-        .output()
+    let args = [std::ffi::OsStr::new("-t"), conf_path.as_os_str()];
+    let out = crate::os::process::output("kea-dhcp4", args, &[("KEA_LOCKFILE_DIR", "none")])
         .map_err(|e| KeaError::Run {
             program: "kea-dhcp4",
             source: e,
@@ -43,9 +39,8 @@ pub fn check_contents(contents: &str, interfaces: InterfaceCheck) -> Result<(), 
         InterfaceCheck::Strict => contents.to_owned(),
         InterfaceCheck::Skip => with_any_interface(contents)?,
     };
-    let dir = tempfile::tempdir().map_err(KeaError::Io)?;
-    let path = dir.path().join("kea-dhcp4.conf");
-    std::fs::write(&path, text).map_err(KeaError::Io)?;
+    let (_dir, path) =
+        crate::os::files::scratch("kea-dhcp4.conf", text.as_bytes()).map_err(KeaError::Io)?;
     check(&path).map_err(|e| match e {
         KeaError::Rejected(msg) => {
             KeaError::Rejected(msg.replace(&path.display().to_string(), "kea-dhcp4.conf"))

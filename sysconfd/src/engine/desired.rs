@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use appliance::config::values::Secret;
 use appliance::config::Config;
 
+use super::observe::Observed;
 use crate::files::FileSpec;
-use crate::root::Root;
 use crate::services::Service;
 use crate::{dhcp, host, ntp};
 
@@ -69,18 +68,23 @@ impl Desired {
             .map_or("", |f| f.contents.as_str())
     }
 
-    /// Renders `config`. Redacted secrets resolve to the secret already
-    /// stored under `root`; daemon state lives in `state_dir`.
-    pub fn render(config: &Config, root: &Root, state_dir: &Path) -> Result<Desired, DesiredError> {
+    /// Renders `config`: a plain function of the config and what was
+    /// observed. Redacted secrets resolve to the secret already stored
+    /// (read while observing); daemon state lives in `state_dir`.
+    pub fn render(
+        config: &Config,
+        observed: &Observed,
+        state_dir: &Path,
+    ) -> Result<Desired, DesiredError> {
         let mut files = vec![FileSpec::new(
             CONFIG_PATH,
             config.redacted().to_toml(),
             0o644,
         )];
-        let resolved = resolve_secrets(config, root)?;
+        let resolved = resolve_secrets(config, observed)?;
         files.extend(secret_files(&resolved));
         if !config.berofos.is_empty() {
-            let read = |p: &Path| hwmgr::bnfos::read_secret_file(&root.path(p));
+            let read = |p: &Path| observed.password_file(p);
             files.push(FileSpec::new(
                 BNFOS_CONF,
                 hwmgr::bnfos::render(&resolved.berofos, read)?,
@@ -106,11 +110,11 @@ impl Desired {
         let chrony = ntp::render(config, &ntp::ChronyPaths::under(state_dir))?;
         services.insert(Service::Ntp, chrony.path.clone());
         files.push(chrony);
-        if let Some(conf) = crate::ha::keepalived_file(config, root, state_dir)? {
+        if let Some(conf) = &observed.keepalived {
             services.insert(Service::Vrrp, conf.path.clone());
-            files.push(conf);
+            files.push(conf.clone());
         }
-        let dahdi = dahdi(config, root)?;
+        let dahdi = dahdi(config, observed)?;
         if let Some(d) = &dahdi {
             files.extend(
                 d.files
@@ -141,29 +145,26 @@ pub fn berofos_secret_path(name: &str) -> PathBuf {
 }
 
 /// Renders the DAHDI, Asterisk and modprobe files for the hardware and
-/// the firmware found under `root`.
-fn dahdi(config: &Config, root: &Root) -> Result<Option<Dahdi>, DesiredError> {
+/// the firmware observed.
+fn dahdi(config: &Config, observed: &Observed) -> Result<Option<Dahdi>, DesiredError> {
     let t = &config.telephony;
     if t.card.is_empty() && t.span.is_empty() && t.port.is_empty() {
         return Ok(None);
     }
-    let hw_root = hwmgr::Root::new(root.dir());
-    let inventory = hwmgr::detect::scan(&hw_root)?;
-    let catalog = hwmgr::firmware::Catalog::for_root(&hw_root)?;
-    let firmware = hwmgr::firmware::FirmwarePresence::observe(&hw_root, &catalog)?;
+    let (inventory, firmware) = observed.telephony.clone().unwrap_or_default();
     let files = hwmgr::render::render(t, &inventory, &firmware)?;
     Ok(Some(Dahdi { inventory, files }))
 }
 
 /// The config with every redacted password replaced by the stored secret.
-fn resolve_secrets(config: &Config, root: &Root) -> Result<Config, DesiredError> {
+fn resolve_secrets(config: &Config, observed: &Observed) -> Result<Config, DesiredError> {
     let mut resolved = config.clone();
     for dev in &mut resolved.berofos {
         let Some(password) = dev.password.as_mut().filter(|p| p.is_redacted()) else {
             continue;
         };
         let path = berofos_secret_path(dev.name.as_str());
-        *password = stored_secret(root, &path).ok_or_else(|| {
+        *password = observed.secrets.get(&path).cloned().ok_or_else(|| {
             DesiredError::MissingSecret(dev.name.to_string(), path.display().to_string())
         })?;
     }
@@ -184,9 +185,4 @@ fn secret_files(resolved: &Config) -> Vec<FileSpec> {
             ))
         })
         .collect()
-}
-
-fn stored_secret(root: &Root, path: &Path) -> Option<Secret> {
-    let text = std::fs::read_to_string(root.path(path)).ok()?;
-    text.trim_end().parse().ok()
 }

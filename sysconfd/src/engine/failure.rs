@@ -146,7 +146,7 @@ impl Engine {
         };
         if self.committed(&journal)? {
             // Only the journal's removal was lost.
-            journal.drop_kept(&self.opts.root);
+            journal.drop_kept(&*self.os);
             if let Err(e) = Journal::clear(state) {
                 tracing::warn!(error = %e, "could not remove the journal of a committed apply");
             }
@@ -188,7 +188,7 @@ impl Engine {
             .map(|e| e.to_string());
         let state = &self.opts.state_dir;
         if left.restored && left.unrecorded.is_none() {
-            left.journal.drop_kept(&self.opts.root);
+            left.journal.drop_kept(&*self.os);
             if left.journaled {
                 if let Err(e) = Journal::clear(state) {
                     // Its row now says failed: the next start or apply
@@ -240,15 +240,13 @@ impl Engine {
             return journal
                 .backups
                 .iter()
-                .filter(|b| !b.in_place(&self.opts.root))
+                .filter(|b| !b.in_place(&*self.os))
                 .map(|b| format!("{} is not as it was", b.path.display()))
                 .collect();
         };
-        let plan = match self.desired_of(id, "previous") {
-            Ok(desired) => self.plan_for(&desired).await,
-            Err(e) => Err(e),
-        };
-        plan.map(|p| p.lines())
+        self.plan_to(id, "previous")
+            .await
+            .map(|p| p.lines())
             .unwrap_or_else(|e| vec![format!("cannot compare with generation {id}: {e}")])
     }
 }

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::files::{self, write_atomic, write_replace};
 use crate::network::NetAction;
-use crate::root::Root;
+use crate::os::files::{overwrite_in_place, remove_if_exists, write_atomic, write_replace};
+use crate::os::{FileState, Os};
 
 /// A file as it was before an apply touched it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,33 +22,26 @@ pub struct Backup {
 }
 
 impl Backup {
-    pub fn take(root: &Root, path: &Path) -> Backup {
-        use std::os::unix::fs::PermissionsExt;
-        let real = root.path(path);
-        let contents = fs::read_to_string(&real).ok();
-        let mode = fs::metadata(&real)
-            .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(0o644);
+    /// The file at `path` as it was observed (`found`), before an apply.
+    pub fn from_observed(path: &Path, found: Option<&FileState>) -> Backup {
         Backup {
             path: path.to_owned(),
-            contents,
-            mode,
+            contents: found.and_then(|f| String::from_utf8(f.contents.clone()).ok()),
+            mode: found.map_or(0o644, |f| f.mode),
         }
     }
 
-    /// Whether the file under `root` is as it was (content and mode).
-    pub fn in_place(&self, root: &Root) -> bool {
-        use std::os::unix::fs::PermissionsExt;
-        let real = root.path(&self.path);
-        match &self.contents {
-            None => {
-                matches!(fs::symlink_metadata(&real), Err(e) if e.kind() == io::ErrorKind::NotFound)
-            }
-            Some(c) => {
-                let mode = fs::metadata(&real).map(|m| m.permissions().mode() & 0o7777);
-                mode.is_ok_and(|m| m == self.mode)
-                    && fs::read(&real).is_ok_and(|now| now == c.as_bytes())
-            }
+    /// Takes the file at `path` as it is now.
+    pub fn take(os: &dyn Os, path: &Path) -> Backup {
+        Backup::from_observed(path, os.read_file(path).ok().flatten().as_ref())
+    }
+
+    /// Whether the file is as it was (content and mode).
+    pub fn in_place(&self, os: &dyn Os) -> bool {
+        match (&self.contents, os.read_file(&self.path)) {
+            (None, Ok(None)) => true,
+            (Some(c), Ok(Some(now))) => now.is(c.as_bytes(), self.mode),
+            _ => false,
         }
     }
 
@@ -56,15 +49,14 @@ impl Backup {
     /// and one the apply kept ([`files::keep`]) is renamed back: an undo on
     /// a full disk needs no room, on a read-only one fails only where it
     /// must write.
-    pub fn restore(&self, root: &Root) -> io::Result<()> {
-        if self.in_place(root) {
-            return self.drop_kept(root);
+    pub fn restore(&self, os: &dyn Os) -> io::Result<()> {
+        if self.in_place(os) {
+            return self.drop_kept(os);
         }
-        let real = root.path(&self.path);
         match &self.contents {
-            Some(c) if files::put_back_kept(&real, c.as_bytes(), self.mode)? => Ok(()),
-            Some(c) => write_atomic(&real, c.as_bytes(), self.mode),
-            None => match fs::remove_file(&real) {
+            Some(c) if os.put_back_kept(&self.path, c.as_bytes(), self.mode)? => Ok(()),
+            Some(c) => os.write_file(&self.path, c.as_bytes(), self.mode, true),
+            None => match os.remove_file(&self.path) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
                 _ => Ok(()),
             },
@@ -73,9 +65,9 @@ impl Backup {
 }
 
 impl Backup {
-    /// Lets go of the file the apply kept to put back ([`files::keep`]).
-    pub fn drop_kept(&self, root: &Root) -> io::Result<()> {
-        files::drop_kept(&root.path(&self.path))
+    /// Lets go of the file the apply kept to put back ([`Os::keep_file`]).
+    pub fn drop_kept(&self, os: &dyn Os) -> io::Result<()> {
+        os.drop_kept(&self.path)
     }
 }
 
@@ -206,11 +198,7 @@ impl Journal {
     /// It is written over the room [`Journal::begin`] took, in place, so it
     /// needs no more space on the disk.
     pub fn note(state_dir: &Path, failure: &Failure) -> io::Result<()> {
-        use std::io::Write;
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .open(Self::note_path(state_dir))?;
-        f.write_all(&failure.padded())
+        overwrite_in_place(&Self::note_path(state_dir), &failure.padded())
     }
 
     /// The failure noted beside the journal, if any was.
@@ -230,9 +218,9 @@ impl Journal {
 
     /// Lets go of every file the apply kept to put back: once it ended,
     /// committed or undone.
-    pub fn drop_kept(&self, root: &Root) {
+    pub fn drop_kept(&self, os: &dyn Os) {
         for b in &self.backups {
-            if let Err(e) = b.drop_kept(root) {
+            if let Err(e) = b.drop_kept(os) {
                 tracing::warn!(path = %b.path.display(), error = %e, "could not remove a kept file");
             }
         }
@@ -240,21 +228,15 @@ impl Journal {
 
     /// Removes the journal, then the failure noted beside it.
     pub fn clear(state_dir: &Path) -> io::Result<()> {
-        remove(&Self::path(state_dir))?;
-        remove(&Self::note_path(state_dir))
-    }
-}
-
-fn remove(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
+        remove_if_exists(&Self::path(state_dir))?;
+        remove_if_exists(&Self::note_path(state_dir))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::root::Root;
 
     fn journal() -> Journal {
         Journal {
@@ -290,22 +272,25 @@ mod tests {
         assert_eq!(Journal::noted(state), None);
     }
 
-    #[test]
-    fn a_file_still_as_it_was_is_not_written_again() {
+    #[tokio::test]
+    async fn a_file_still_as_it_was_is_not_written_again() {
         let dir = tempfile::tempdir().unwrap();
         let root = Root::new(dir.path());
+        let os = crate::os::RealOs::open(false, crate::os::ServicesMode::None, &root, dir.path())
+            .await
+            .unwrap();
         write_replace(&root.path("/etc/hosts"), b"old", 0o644).unwrap();
-        let backup = Backup::take(&root, Path::new("/etc/hosts"));
+        let backup = Backup::take(&os, Path::new("/etc/hosts"));
         let before = fs::metadata(root.path("/etc/hosts")).unwrap();
-        backup.restore(&root).unwrap();
+        backup.restore(&os).unwrap();
         let after = fs::metadata(root.path("/etc/hosts")).unwrap();
         use std::os::unix::fs::MetadataExt;
         assert_eq!(before.ino(), after.ino(), "rewritten although unchanged");
 
         write_replace(&root.path("/etc/hosts"), b"new", 0o600).unwrap();
-        assert!(!backup.in_place(&root));
-        backup.restore(&root).unwrap();
-        assert!(backup.in_place(&root));
+        assert!(!backup.in_place(&os));
+        backup.restore(&os).unwrap();
+        assert!(backup.in_place(&os));
         assert_eq!(fs::read(root.path("/etc/hosts")).unwrap(), b"old");
     }
 }

@@ -1,17 +1,17 @@
-//! The engine: validated config -> observe -> pure plan -> apply through
-//! the OS edges -> verify -> record a generation. Crash-safe through the
-//! apply journal; commit-confirmed through the on-disk pending state.
+//! The engine: validated config -> observe (once, through the OS seam)
+//! -> render and plan (plain functions) -> apply through the seam -> verify
+//! (observe again, plan again: nothing may be left) -> record a generation.
+//! Crash-safe through the apply journal; commit-confirmed through the
+//! on-disk pending state.
 
 pub mod action;
-mod commands;
 pub mod desired;
-pub mod dhcp_clients;
-pub mod edges;
 mod failure;
 pub mod firmware;
 pub mod journal;
+pub mod observe;
 pub mod pending;
-mod planner;
+pub mod planner;
 mod rollback;
 #[cfg(test)]
 mod tests;
@@ -19,18 +19,20 @@ mod views;
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use appliance::config::{self, Report};
 
+pub use crate::os::ServicesMode;
 pub use action::{Action, Plan, ServiceChange};
 pub use desired::Desired;
-pub use edges::{EdgeError, Edges, ServicesMode};
 use failure::Left;
 use journal::{Backup, Journal};
+pub use observe::Observed;
 pub use pending::Pending;
 
-use crate::files::{write_atomic, write_replace};
+use crate::os::{Os, OsError, RealOs};
 use crate::root::Root;
 use crate::store::{self, Generation, Outcome, Store, StoreError};
 
@@ -100,7 +102,7 @@ pub enum EngineError {
     #[error("{0}")]
     Refused(String),
     #[error(transparent)]
-    Edge(#[from] EdgeError),
+    Os(#[from] OsError),
     #[error(transparent)]
     Host(#[from] crate::host::HostError),
     #[error("{}", .0.join("; "))]
@@ -134,11 +136,11 @@ fn network_run(actions: &[Action]) -> Vec<crate::network::NetAction> {
 
 /// Writes or removes a generated file. Secrets are written durably: they
 /// are the only files the generation store (redacted) cannot derive again.
-fn change_file(root: &Root, action: &Action) -> Result<(), EngineError> {
+fn change_file(os: &dyn Os, action: &Action) -> Result<(), EngineError> {
     if let Some(path) = action.file() {
         // If the apply is undone, the file as it is now goes back by a
         // rename; where it cannot be kept, the journal's copy serves.
-        if let Err(e) = crate::files::keep(&root.path(path)) {
+        if let Err(e) = os.keep_file(path) {
             tracing::debug!(path = %path.display(), error = %e, "could not keep the file to put back");
         }
     }
@@ -148,12 +150,11 @@ fn change_file(root: &Root, action: &Action) -> Result<(), EngineError> {
             mode,
             contents,
             secret,
-        } => {
-            let write = if *secret { write_atomic } else { write_replace };
-            write(&root.path(path), contents.as_bytes(), *mode)
-                .map_err(io_err(format!("writing {}", path.display())))
-        }
-        Action::RemoveFile { path } => std::fs::remove_file(root.path(path))
+        } => os
+            .write_file(path, contents.as_bytes(), *mode, *secret)
+            .map_err(io_err(format!("writing {}", path.display()))),
+        Action::RemoveFile { path } => os
+            .remove_file(path)
             .map_err(io_err(format!("removing {}", path.display()))),
         _ => Ok(()),
     }
@@ -220,7 +221,8 @@ pub struct Recovery {
 pub struct Engine {
     opts: Options,
     opening: store::Opening,
-    edges: Edges,
+    /// Everything the engine reads of the machine or does to it.
+    os: Arc<dyn Os>,
     /// A failed apply not settled yet (status says degraded).
     left: Option<Left>,
 }
@@ -230,12 +232,22 @@ impl Engine {
     /// back a generation still waiting for its confirm.
     pub async fn open(opts: Options) -> Result<(Engine, Recovery), EngineError> {
         std::fs::create_dir_all(&opts.state_dir).map_err(io_err("creating the state directory"))?;
+        let os = RealOs::open(opts.network, opts.services, &opts.root, &opts.state_dir).await?;
+        Engine::open_with(opts, Arc::new(os)).await
+    }
+
+    /// Opens the engine over `os` (the machine, or a simulated one).
+    /// `opts.network` and `opts.services` are `os`'s business then.
+    pub async fn open_with(
+        opts: Options,
+        os: Arc<dyn Os>,
+    ) -> Result<(Engine, Recovery), EngineError> {
+        std::fs::create_dir_all(&opts.state_dir).map_err(io_err("creating the state directory"))?;
         let opening = store::Opening::start(opts.state_dir.join("generations.db"));
-        let edges = Edges::open(opts.network, opts.services, &opts.root, &opts.state_dir).await?;
         let mut engine = Engine {
             opts,
             opening,
-            edges,
+            os,
             left: None,
         };
         let recovery = engine.recover().await?;
@@ -307,41 +319,20 @@ impl Engine {
     /// Validates and plans `text` against the system as it is now. Touches nothing.
     pub async fn plan(&self, text: &str) -> Result<Plan, EngineError> {
         let config = config::load(text, "appliance.toml").map_err(EngineError::Invalid)?;
-        let desired = self.render(&config)?;
-        let mut checks = planner::DaemonChecks::start(&desired, &self.opts.root);
-        let plan = self.plan_for(&desired).await?;
+        let (desired, observed) = self.observe(&config).await?;
+        let mut checks = planner::DaemonChecks::start(&desired, &observed, &self.os);
+        let plan = planner::plan(&desired, &observed)?;
         checks.finish().await?;
         Ok(plan)
     }
 
-    fn render(&self, config: &config::Config) -> Result<Desired, EngineError> {
-        Ok(Desired::render(
-            config,
-            &self.opts.root,
-            &self.opts.state_dir,
-        )?)
+    fn render(&self, config: &config::Config, observed: &Observed) -> Result<Desired, EngineError> {
+        Ok(Desired::render(config, observed, &self.opts.state_dir)?)
     }
 
-    /// The edges, for status reports.
-    pub fn edges(&self) -> &Edges {
-        &self.edges
-    }
-
-    /// Files the generation in force generated. When `desired` is that
-    /// same config, these are its own files: no second parse to learn them.
-    fn owned_paths(&self, desired: &Desired) -> std::collections::BTreeSet<PathBuf> {
-        let Ok(Some(current)) = self.opening.current() else {
-            return Default::default();
-        };
-        if current.config == desired.redacted_config() {
-            return desired.paths().cloned().collect();
-        }
-        let Ok(config) = config::load(&current.config, "current") else {
-            return Default::default();
-        };
-        self.render(&config)
-            .map(|d| d.paths().cloned().collect())
-            .unwrap_or_default()
+    /// The seam to the machine, for status reports.
+    pub fn os(&self) -> &dyn Os {
+        &*self.os
     }
 
     /// Applies a config: validate, check the base, finish an apply left
@@ -354,8 +345,7 @@ impl Engine {
         if let Some(p) = self.pending() {
             return Err(EngineError::AwaitingConfirm(p.generation));
         }
-        let desired = self.render(&config)?;
-        clock.lap("validate and render");
+        clock.lap("validate");
         let current = self.current_generation()?;
         if let Some(base) = req.base.filter(|b| *b != current) {
             return Err(EngineError::StaleBase {
@@ -366,8 +356,10 @@ impl Engine {
         // The plan is made against the system as the generation in force
         // has it, never over the remains of an earlier attempt.
         self.finish_left().await?;
-        let checks = planner::DaemonChecks::start(&desired, &self.opts.root);
-        let plan = self.plan_for(&desired).await?;
+        let (desired, observed) = self.observe(&config).await?;
+        clock.lap("observe and render");
+        let checks = planner::DaemonChecks::start(&desired, &observed, &self.os);
+        let plan = planner::plan(&desired, &observed)?;
         clock.lap("plan");
         if plan.is_empty() {
             return self.already_matching(&desired, current, req.caller_uid);
@@ -381,14 +373,12 @@ impl Engine {
         let journal = Journal {
             generation,
             previous,
-            backups: self.backups_for(&plan),
+            backups: backups_for(&plan, &observed),
             caller_uid: req.caller_uid,
             config: desired.redacted_config().to_owned(),
             plan: plan.lines(),
             network: plan.network_actions(),
-            hostname_before: sets_hostname
-                .then(|| crate::host::current_hostname().ok())
-                .flatten(),
+            hostname_before: sets_hostname.then(|| observed.hostname.clone()).flatten(),
         };
         if let Err(e) = journal.begin(&self.opts.state_dir, plan.touches_secret()) {
             let cause = EngineError::Io {
@@ -403,7 +393,7 @@ impl Engine {
         // a failed generation with the daemon's message.
         let pause_at = pause_point(generation);
         if let Err(e) = self
-            .run_and_verify(&plan, &desired, checks, pause_at, &mut clock)
+            .run_and_verify(&plan, &desired, &observed, checks, pause_at, &mut clock)
             .await
         {
             return Err(self.fail(journal, e, true).await);
@@ -500,19 +490,12 @@ impl Engine {
                 .and_then(|s| s.record(&journal.attempt(), Outcome::Applied, "")),
         };
         recorded?;
-        journal.drop_kept(&self.opts.root);
+        journal.drop_kept(&*self.os);
         if let Err(e) = Journal::clear(state) {
             // The row says applied: the next start or apply drops it.
             tracing::warn!(generation, error = %e, "could not remove the apply journal");
         }
         Ok(())
-    }
-
-    fn backups_for(&self, plan: &Plan) -> Vec<Backup> {
-        plan.actions
-            .iter()
-            .filter_map(|a| a.file().map(|path| Backup::take(&self.opts.root, path)))
-            .collect()
     }
 
     /// Runs the plan in order. A run of network actions goes to the kernel
@@ -524,6 +507,7 @@ impl Engine {
         &mut self,
         plan: &Plan,
         desired: &Desired,
+        observed: &Observed,
         mut checks: planner::DaemonChecks,
         pause_point: Option<PausePoint>,
         clock: &mut PhaseClock,
@@ -583,7 +567,7 @@ impl Engine {
         // that write; this only makes sure no check outlives the run.
         checks.finish().await?;
         clock.lap("run");
-        self.verify(desired).await?;
+        self.verify(desired, observed).await?;
         clock.lap("verify");
         Ok(())
     }
@@ -597,64 +581,103 @@ impl Engine {
         files: &[Action],
         checks: &mut planner::DaemonChecks,
     ) -> Result<(), EngineError> {
-        let root = self.opts.root.clone();
+        let os = Arc::clone(&self.os);
         let files = files.to_vec();
         let writing = async {
             checks.finish().await?;
-            tokio::task::spawn_blocking(move || {
-                files.iter().try_for_each(|a| change_file(&root, a))
-            })
-            .await
-            .map_err(|e| EngineError::Refused(format!("the file writer stopped: {e}")))?
+            tokio::task::spawn_blocking(move || files.iter().try_for_each(|a| change_file(&*os, a)))
+                .await
+                .map_err(|e| {
+                    if e.is_panic() {
+                        std::panic::resume_unwind(e.into_panic());
+                    }
+                    EngineError::Refused(format!("the file writer stopped: {e}"))
+                })?
         };
-        let (applied, written) = tokio::join!(self.edges.apply_network_all(run), writing);
-        applied?;
+        let (applied, written) = tokio::join!(self.os.apply_network(run), writing);
+        applied.map_err(OsError::from)?;
         written
     }
 
+    /// Performs one action through the seam.
     async fn execute(&self, action: &Action) -> Result<(), EngineError> {
-        let root = &self.opts.root;
+        let os = &*self.os;
+        let services = |e| EngineError::Os(OsError::Services(e));
         match action {
-            Action::WriteFile { .. } | Action::RemoveFile { .. } => change_file(root, action),
-            Action::SetHostname { hostname } => Ok(crate::host::set_hostname(hostname)?),
-            Action::Net(a) => Ok(self.edges.apply_network(a).await?),
+            Action::WriteFile { .. } | Action::RemoveFile { .. } => change_file(os, action),
+            Action::SetHostname { hostname } => Ok(os.set_hostname(hostname.as_str())?),
+            Action::Net(a) => Ok(os
+                .apply_network(std::slice::from_ref(a))
+                .await
+                .map_err(OsError::from)?),
             Action::Service {
                 service,
                 change: ServiceChange::Refresh,
-            } => Ok(self.edges.config_changed(*service).await?),
+            } => os.refresh_service(*service).await.map_err(services),
             Action::Service {
                 service,
                 change: ServiceChange::Stop,
-            } => Ok(self.edges.stop(*service).await?),
-            Action::Dahdi(step) => commands::run(root, &step.commands()).await,
-            Action::DhcpClient { link, run } => self.dhcp_client(link, *run),
+            } => os.stop_service(*service).await.map_err(services),
+            Action::Dahdi(step) => {
+                for argv in step.commands() {
+                    os.run(&argv).await?;
+                }
+                Ok(())
+            }
+            Action::DhcpClient { link, run: true } => os
+                .start_dhcp_client(link)
+                .map_err(io_err(format!("starting the DHCP client on {link}"))),
+            Action::DhcpClient { link, run: false } => {
+                os.stop_dhcp_client(link);
+                Ok(())
+            }
         }
     }
 
-    fn dhcp_client(&self, link: &str, run: bool) -> Result<(), EngineError> {
-        let Some(clients) = &self.edges.dhcp_clients else {
-            return Ok(());
+    /// What is left to do for `desired`: the plan against the machine
+    /// observed again (`before` gives the files the generation in force owns).
+    pub(super) async fn left_to_do(
+        &self,
+        desired: &Desired,
+        before: &Observed,
+    ) -> Result<Plan, EngineError> {
+        let mut now = Observed {
+            owned: before.owned.clone(),
+            ..before.clone()
         };
-        if run {
-            clients
-                .start(link)
-                .map_err(io_err(format!("starting the DHCP client on {link}")))
-        } else {
-            clients.stop(link);
-            Ok(())
-        }
+        self.observe_machine(desired, &mut now).await?;
+        planner::plan(desired, &now)
     }
 
-    /// Reads the system back until it matches (brief retries), else fails.
-    async fn verify(&self, desired: &Desired) -> Result<(), EngineError> {
-        let mut left = self.plan_for(desired).await?;
+    /// Observes the machine again until it matches (brief retries), else fails.
+    async fn verify(&self, desired: &Desired, before: &Observed) -> Result<(), EngineError> {
+        let mut left = self.left_to_do(desired, before).await?;
         for _ in 0..10 {
             if left.is_empty() {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
-            left = self.plan_for(desired).await?;
+            left = self.left_to_do(desired, before).await?;
         }
         Err(EngineError::Verify(left.lines()))
     }
+
+    /// Observes and renders generation `id`'s config, and plans the way to it.
+    pub(super) async fn plan_to(&self, id: u64, name: &str) -> Result<Plan, EngineError> {
+        let config =
+            config::load(&self.store()?.get(id)?.config, name).map_err(EngineError::Invalid)?;
+        let (desired, observed) = self.observe(&config).await?;
+        planner::plan(&desired, &observed)
+    }
+}
+
+/// The files `plan` writes or removes, as they were observed before it.
+fn backups_for(plan: &Plan, observed: &Observed) -> Vec<Backup> {
+    plan.actions
+        .iter()
+        .filter_map(|a| {
+            a.file()
+                .map(|path| Backup::from_observed(path, observed.file(path)))
+        })
+        .collect()
 }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::journal::Backup;
-use crate::files::write_atomic;
 use crate::network::NetAction;
+use crate::os::files::{remove_if_exists, write_atomic};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pending {
@@ -48,10 +48,7 @@ impl Pending {
     }
 
     pub fn clear(state_dir: &Path) -> io::Result<()> {
-        match fs::remove_file(Self::path(state_dir)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        remove_if_exists(&Self::path(state_dir))
     }
 
     /// Seconds left before the rollback (0 when past).

@@ -3,13 +3,11 @@
 //! applying an older generation again.
 
 use super::action::Action;
-use super::desired::Desired;
 use super::journal::{Backup, Journal};
 use super::pending::Pending;
 use super::{io_err, Applied, ApplyRequest, Engine, EngineError};
 use crate::network::NetAction;
 use crate::store::Outcome;
-use appliance::config;
 
 /// What taking an apply back needs: the files as they were, the generation
 /// to go back to, and, before the first generation, what to take back.
@@ -51,7 +49,7 @@ impl Engine {
     pub(super) async fn restore(&mut self, undo: &Undo<'_>) -> Result<(), EngineError> {
         let mut failed = Vec::new();
         for b in undo.backups.iter().rev() {
-            if let Err(e) = b.restore(&self.opts.root) {
+            if let Err(e) = b.restore(&*self.os) {
                 failed.push(format!("restoring {}: {e}", b.path.display()));
             }
         }
@@ -67,7 +65,7 @@ impl Engine {
                         .await,
                 );
                 if let (true, Some(name)) = (self.opts.set_hostname, undo.hostname_before) {
-                    if let Err(e) = crate::host::set_hostname_back(name) {
+                    if let Err(e) = self.os.set_hostname(name) {
                         failed.push(e.to_string());
                     }
                 }
@@ -93,22 +91,11 @@ impl Engine {
         failed
     }
 
-    /// The desired state of generation `id`, rendered from the store.
-    pub(super) fn desired_of(&self, id: u64, name: &str) -> Result<Desired, EngineError> {
-        let config =
-            config::load(&self.store()?.get(id)?.config, name).map_err(EngineError::Invalid)?;
-        self.render(&config)
-    }
-
     /// Brings the kernel and the daemons to what generation `id` wants (its
     /// files are already in place): network actions and daemon refreshes
     /// only. Returns what failed.
     async fn converge_to(&mut self, id: u64) -> Vec<String> {
-        let plan = match self.desired_of(id, "previous") {
-            Ok(desired) => self.plan_for(&desired).await,
-            Err(e) => Err(e),
-        };
-        let plan = match plan {
+        let plan = match self.plan_to(id, "previous").await {
             Ok(plan) => plan,
             Err(e) => return vec![format!("planning the way back to generation {id}: {e}")],
         };
@@ -126,8 +113,7 @@ impl Engine {
         if current == 0 {
             return Ok(());
         }
-        let desired = self.desired_of(current, "current")?;
-        let plan = self.plan_for(&desired).await?;
+        let plan = self.plan_to(current, "current").await?;
         for action in &plan.actions {
             self.execute(action).await?;
         }

@@ -296,7 +296,7 @@ async fn a_system_matching_a_config_history_does_not_name_is_recorded() {
     e.apply(req(A)).await.unwrap();
     // B's files, written over A's behind sysconfd's back.
     let config = config::load(&b(), "b.toml").unwrap();
-    for f in e.render(&config).unwrap().files {
+    for f in e.observe(&config).await.unwrap().0.files {
         let path = e.opts.root.path(&f.path);
         crate::files::write_replace(&path, f.contents.as_bytes(), f.mode).unwrap();
     }

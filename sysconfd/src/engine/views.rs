@@ -7,8 +7,12 @@ use super::{Engine, EngineError};
 use crate::{dhcp, network, ntp, replies};
 
 impl Engine {
-    fn hw_root(&self) -> hwmgr::Root {
-        hwmgr::Root::new(self.opts.root.dir())
+    async fn observe_network(&self) -> Result<Option<network::NetState>, EngineError> {
+        Ok(self
+            .os
+            .observe_network()
+            .await
+            .map_err(crate::os::OsError::from)?)
     }
 
     fn current(&self) -> Option<appliance::config::Config> {
@@ -18,7 +22,7 @@ impl Engine {
     /// Links, addresses and routes as the kernel has them, each managed link's
     /// role, and what differs from the configuration in force.
     pub async fn network_view(&self) -> Result<NetworkView, EngineError> {
-        let Some(observed) = self.edges.observe_network().await? else {
+        let Some(observed) = self.observe_network().await? else {
             return Ok(NetworkView::default());
         };
         let config = self.current();
@@ -40,10 +44,9 @@ impl Engine {
             })
             .unwrap_or_default();
         let dhcp_leases = self
-            .edges
-            .dhcp_clients
-            .iter()
-            .flat_map(|c| c.leases())
+            .os
+            .dhcp_client_leases()
+            .into_iter()
             .map(|(link, lease)| (link, lease.map(replies::client_lease).unwrap_or_default()))
             .collect();
         Ok(NetworkView {
@@ -63,7 +66,7 @@ impl Engine {
         plan: &super::Plan,
         local: std::net::IpAddr,
     ) -> Result<Option<String>, EngineError> {
-        let Some(observed) = self.edges.observe_network().await? else {
+        let Some(observed) = self.observe_network().await? else {
             return Ok(None);
         };
         let actions = plan.network_actions();
@@ -78,7 +81,6 @@ impl Engine {
     /// (empty when sysconfd does not manage the network).
     pub async fn links(&self) -> Result<Vec<network::Link>, EngineError> {
         Ok(self
-            .edges
             .observe_network()
             .await?
             .map(|o| o.links)
@@ -86,24 +88,26 @@ impl Engine {
     }
 
     pub fn leases(&self) -> Result<Vec<dhcp::KeaLease>, EngineError> {
-        let paths = dhcp::KeaPaths::under(&self.opts.state_dir);
-        dhcp::leases(&paths.lease_file)
+        self.os
+            .dhcp_server_leases()
             .map_err(|e| EngineError::Refused(format!("reading the DHCP leases: {e}")))
     }
 
     pub fn ntp_status(&self) -> Result<ntp::NtpStatus, EngineError> {
-        let paths = ntp::ChronyPaths::under(&self.opts.state_dir);
-        ntp::status(&paths.socket())
+        self.os
+            .ntp_status()
             .map_err(|e| EngineError::Refused(format!("asking chronyd: {e}")))
     }
 
     pub fn hardware(&self) -> Result<hwmgr::detect::Inventory, EngineError> {
-        hwmgr::detect::scan(&self.hw_root())
+        self.os
+            .telephony_hardware()
             .map_err(|e| EngineError::Refused(format!("scanning telephony hardware: {e}")))
     }
 
     pub fn spans(&self) -> Result<Vec<hwmgr::status::SpanStatus>, EngineError> {
-        hwmgr::status::read_spans(&self.hw_root())
+        self.os
+            .spans()
             .map_err(|e| EngineError::Refused(format!("reading span status: {e}")))
     }
 

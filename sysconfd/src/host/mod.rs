@@ -69,25 +69,18 @@ fn resolv_conf(dns: &Dns) -> String {
 
 /// Sets the kernel host name (`sethostname(2)`).
 pub fn set_hostname(name: &Hostname) -> Result<(), HostError> {
-    nix::unistd::sethostname(name.as_str()).map_err(|source| HostError::Set {
-        name: name.to_string(),
-        source,
-    })
+    crate::os::host::set(name.as_str())
 }
 
 /// Sets the kernel host name back to `name`, as it was before a failed
 /// first apply (it need not be a name sysconfd would accept in a config).
 pub fn set_hostname_back(name: &str) -> Result<(), HostError> {
-    nix::unistd::sethostname(name).map_err(|source| HostError::Set {
-        name: name.to_owned(),
-        source,
-    })
+    crate::os::host::set(name)
 }
 
 /// The kernel host name now, to decide whether [`set_hostname`] is needed.
 pub fn current_hostname() -> Result<String, HostError> {
-    let name = nix::unistd::gethostname().map_err(HostError::Get)?;
-    Ok(name.to_string_lossy().into_owned())
+    crate::os::host::get()
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Network links, addresses and routes through rtnetlink.
+//! Network links, addresses and routes: the pure diff here, the rtnetlink
+//! edge in [`crate::os::netlink`].
 //!
 //! The domain follows the engine's loop:
 //!
@@ -30,20 +31,18 @@
 //!   them; only those are deleted when the config drops them.
 
 mod action;
-mod dhclient;
-#[doc(hidden)]
-pub mod link_dump;
-mod netlink;
 mod plan;
 mod state;
 
-pub use action::{NetAction, RouteSpec};
-pub use dhclient::{
+pub use crate::os::dhclient::{
     parse_dhclient_leases, DhclientError, DhclientLease, DhcpClient, DHCLIENT_SCRIPT,
 };
-pub use netlink::{route_request, vlan_request, Netlink};
+#[doc(hidden)]
+pub use crate::os::link_dump;
+pub use crate::os::netlink::{route_request, vlan_request, Netlink};
+pub use action::{NetAction, RouteSpec};
 pub use plan::{absent_links, plan, session_address_removed, verify};
-pub use state::{Ipv6Prefix, Link, NetState, RouteEntry};
+pub use state::{default_destination, Ipv6Prefix, Link, NetState, RouteEntry};
 
 /// The route protocol number on every route sysconfd adds, and the only
 /// routes it removes. Unassigned in the kernel's and iproute2's tables.

@@ -17,8 +17,8 @@
 mod render;
 mod status;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 pub use render::{render, served_subnets, ChronyPaths, CHRONY_CONF};
 pub use status::{
@@ -51,15 +51,13 @@ pub enum NtpError {
 /// Runs `chronyd -p -f conf_path` (parse, print, exit); on refusal the error
 /// carries chrony's message.
 pub fn check(conf_path: &Path) -> Result<(), NtpError> {
-    let out = Command::new("chronyd")
-        .arg("-p")
-        .arg("-f")
-        .arg(conf_path)
-        .output()
-        .map_err(|e| NtpError::Run {
+    let args = [OsStr::new("-p"), OsStr::new("-f"), conf_path.as_os_str()];
+    let out = crate::os::process::output("chronyd", args, &[] as &[(&str, &str)]).map_err(|e| {
+        NtpError::Run {
             program: "chronyd",
             source: e,
-        })?;
+        }
+    })?;
     if out.status.success() {
         return Ok(());
     }
@@ -76,9 +74,8 @@ pub fn check(conf_path: &Path) -> Result<(), NtpError> {
 
 /// Checks chrony.conf text before it is written, through a temporary file.
 pub fn check_contents(contents: &str) -> Result<(), NtpError> {
-    let dir = tempfile::tempdir().map_err(NtpError::Io)?;
-    let path = dir.path().join("chrony.conf");
-    std::fs::write(&path, contents).map_err(NtpError::Io)?;
+    let (_dir, path) =
+        crate::os::files::scratch("chrony.conf", contents.as_bytes()).map_err(NtpError::Io)?;
     check(&path).map_err(|e| match e {
         NtpError::Rejected(m) => {
             NtpError::Rejected(m.replace(&path.display().to_string(), "chrony.conf"))

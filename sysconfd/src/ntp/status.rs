@@ -2,7 +2,6 @@
 //! from chronyc's CSV mode.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde::Serialize;
 
@@ -98,15 +97,19 @@ pub fn status(socket: &Path) -> Result<NtpStatus, NtpError> {
 }
 
 fn chronyc(socket: &Path, command: &'static str) -> Result<String, NtpError> {
-    let out = Command::new("chronyc")
-        .arg("-h")
-        .arg(socket)
-        .args(["-n", "-c", command])
-        .output()
-        .map_err(|e| NtpError::Run {
+    let args = [
+        std::ffi::OsStr::new("-h"),
+        socket.as_os_str(),
+        "-n".as_ref(),
+        "-c".as_ref(),
+        command.as_ref(),
+    ];
+    let out = crate::os::process::output("chronyc", args, &[] as &[(&str, &str)]).map_err(|e| {
+        NtpError::Run {
             program: "chronyc",
             source: e,
-        })?;
+        }
+    })?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if out.status.success() && !stdout.contains("Could not open connection") {
         Ok(stdout)

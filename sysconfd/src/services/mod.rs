@@ -15,7 +15,6 @@
 //! a stopped service is started. [`Services::stop`] when a service is
 //! switched off, [`Services::state`] for status.
 
-mod supervise;
 mod systemd;
 
 use std::fmt;
@@ -23,7 +22,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use supervise::{running_program, Program, Supervisor};
+pub use crate::os::supervise::{running_program, Program, Supervisor};
 pub use systemd::Systemd;
 
 use crate::dhcp::{self, KeaPaths};

@@ -309,10 +309,7 @@ fn create(path: &Path) -> Result<(), StoreError> {
     for leftover in ["", "-wal", "-shm"] {
         let mut name = tmp.as_os_str().to_owned();
         name.push(leftover);
-        match std::fs::remove_file(&name) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
-            _ => {}
-        }
+        crate::os::files::remove_if_exists(Path::new(&name)).map_err(io)?;
     }
     {
         let db = Connection::open(&tmp)?;
@@ -322,17 +319,7 @@ fn create(path: &Path) -> Result<(), StoreError> {
         // Closing folds the WAL into the file and removes it.
         db.close().map_err(|(_, e)| e)?;
     }
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(io)
+    crate::os::files::rename_durable(&tmp, path).map_err(io)
 }
 
 fn migrate(db: &Connection) -> Result<(), StoreError> {

@@ -1,5 +1,5 @@
 //! The link dump, read straight off its own netlink socket: of each link's
-//! attributes only those a [`super::Link`] holds are decoded. A link carries
+//! attributes only those a [`Link`] holds are decoded. A link carries
 //! some fifty attributes, its per-family settings (`IFLA_AF_SPEC`) alone over
 //! a kilobyte; decoding them all, as the rtnetlink connection does with every
 //! message, was most of an observe's CPU time.
@@ -21,7 +21,7 @@ use rtnetlink::sys::{
     protocols::NETLINK_ROUTE, AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket,
 };
 
-use super::state::Link;
+use crate::network::Link;
 
 /// `RTM_NEWLINK`: each link of the dump comes as one.
 const RTM_NEWLINK: u16 = 16;
@@ -134,7 +134,7 @@ pub fn link(payload: &[u8]) -> Result<LinkMessage, DecodeError> {
     Ok(link)
 }
 
-/// `IFLA_LINKINFO` as far as a [`super::Link`] reads it: the kind, and the
+/// `IFLA_LINKINFO` as far as a [`Link`] reads it: the kind, and the
 /// data of a VLAN. rtnetlink would decode every kind's data and port data,
 /// and panics on some it misreads (a bareudp port of the wrong length).
 fn link_info(value: &[u8]) -> Result<Vec<LinkInfo>, DecodeError> {

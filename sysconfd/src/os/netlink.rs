@@ -17,10 +17,11 @@ use rtnetlink::packet_route::route::{
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{AddressMessageBuilder, Handle, LinkUnspec, LinkVlan, RouteMessageBuilder};
 
-use super::action::{NetAction, RouteSpec};
 use super::link_dump::LinkDump;
-use super::state::{Ipv6Prefix, Link, NetState, RouteEntry};
-use super::{NetError, TELBOX_ALIAS, TELBOX_RTPROTO};
+use crate::network::{
+    default_destination, Ipv6Prefix, Link, NetAction, NetError, NetState, RouteEntry, RouteSpec,
+    TELBOX_ALIAS, TELBOX_RTPROTO,
+};
 
 /// Errors the kernel answers to a removal of something already gone.
 const GONE: [Errno; 3] = [Errno::ESRCH, Errno::EADDRNOTAVAIL, Errno::ENODEV];
@@ -191,7 +192,7 @@ impl Netlink {
             }
             NetAction::SetDefaultRoute { via, link } => {
                 let route = RouteSpec {
-                    destination: super::state::default_destination(),
+                    destination: default_destination(),
                     via: Some(*via),
                     dev: Some(link.clone()),
                     metric: 0,
@@ -376,7 +377,7 @@ fn route_from(msg: &RouteMessage, names: &HashMap<u32, String>) -> Option<RouteE
     }
     let mut destination = Ipv4Addr::UNSPECIFIED;
     let mut entry = RouteEntry {
-        destination: super::state::default_destination(),
+        destination: default_destination(),
         gateway: None,
         dev: None,
         protocol: u8::from(h.protocol),

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use tokio::sync::watch;
 
-use crate::files::write_atomic;
+use super::files::write_atomic;
 use crate::network::{DhclientLease, DhcpClient};
 
 /// What dhclient runs on each event: address and default route through `ip`.

@@ -20,8 +20,8 @@ use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{Service, ServiceState, ServicesError};
 use crate::ntp::ChronyPaths;
+use crate::services::{Service, ServiceState, ServicesError};
 
 /// First pause before restarting a crashed daemon; doubled up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_millis(200);
