@@ -149,7 +149,7 @@ for _ in $(seq 100); do [ -S "$WORK/bus/socket" ] && break; sleep 0.05; done
 
 # phases: one `sysconfd apply --once` on a fresh namespace with the engine's
 # phase clock on; each phase's microseconds go to phase-NAME.us.
-PHASES=("validate and render" plan journal run verify commit)
+PHASES=(validate "observe and render" plan journal run verify commit)
 phases() {
     "$WORK/fresh.sh"
     SYSCONFD_LOG=debug $SYSCONFD_APPLY 2>&1 | sed 's/\x1b\[[0-9;]*m//g' |
@@ -212,4 +212,4 @@ for p in "${PHASES[@]}"; do
     line+=" $p $(sort -n "$WORK/phase-${p// /_}.us" | awk '{ v[NR] = $1 } END { printf "%.2f", (NR ? v[int((NR + 1) / 2)] : 0) / 1000 }');"
 done
 echo "${line%;}"
-echo "  (run = the netlink changes, the files and chronyd -p; verify = the network read back; commit = the generation recorded)"
+echo "  (observe = links, files, daemons read through the OS seam; run = the netlink changes, the files and chronyd -p; verify = the machine read back; commit = the generation recorded)"

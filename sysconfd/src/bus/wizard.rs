@@ -83,7 +83,7 @@ fn mark_completed(state_dir: &Path, generation: u64) -> Result<(), BusError> {
         0o644,
     )
     .map_err(|e| BusError::ApplyFailed(format!("recording wizard completion: {e}")))?;
-    let _ = std::fs::remove_file(pending_marker(state_dir));
+    let _ = crate::os::files::remove_if_exists(&pending_marker(state_dir));
     Ok(())
 }
 

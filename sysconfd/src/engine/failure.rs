@@ -265,6 +265,8 @@ mod tests {
             plan: Vec::new(),
             network: Vec::new(),
             hostname_before: None,
+            services_started: Vec::new(),
+            dhcp_clients_started: Vec::new(),
         }
     }
 

@@ -94,6 +94,13 @@ pub struct Journal {
     /// there is no previous generation to converge to.
     #[serde(default)]
     pub hostname_before: Option<String>,
+    /// The daemons the plan started (they did not run before): stopped
+    /// again when there is no previous generation to converge to.
+    #[serde(default)]
+    pub services_started: Vec<crate::services::Service>,
+    /// The DHCP clients the plan started: stopped again likewise.
+    #[serde(default)]
+    pub dhcp_clients_started: Vec<String>,
 }
 
 /// Why an apply failed, kept beside its journal until the generation's row
@@ -248,6 +255,8 @@ mod tests {
             plan: Vec::new(),
             network: Vec::new(),
             hostname_before: None,
+            services_started: Vec::new(),
+            dhcp_clients_started: Vec::new(),
         }
     }
 

@@ -14,6 +14,8 @@ pub mod pending;
 pub mod planner;
 mod rollback;
 #[cfg(test)]
+mod sim_tests;
+#[cfg(test)]
 mod tests;
 mod views;
 
@@ -379,6 +381,25 @@ impl Engine {
             plan: plan.lines(),
             network: plan.network_actions(),
             hostname_before: sets_hostname.then(|| observed.hostname.clone()).flatten(),
+            services_started: plan
+                .actions
+                .iter()
+                .filter_map(|a| match a {
+                    Action::Service {
+                        service,
+                        change: ServiceChange::Refresh,
+                    } if observed.services.get(service) == Some(&false) => Some(*service),
+                    _ => None,
+                })
+                .collect(),
+            dhcp_clients_started: plan
+                .actions
+                .iter()
+                .filter_map(|a| match a {
+                    Action::DhcpClient { link, run: true } => Some(link.clone()),
+                    _ => None,
+                })
+                .collect(),
         };
         if let Err(e) = journal.begin(&self.opts.state_dir, plan.touches_secret()) {
             let cause = EngineError::Io {
@@ -473,6 +494,8 @@ impl Engine {
                     backups: journal.backups.clone(),
                     network: journal.network.clone(),
                     hostname_before: journal.hostname_before.clone(),
+                    services_started: journal.services_started.clone(),
+                    dhcp_clients_started: journal.dhcp_clients_started.clone(),
                 }
                 .save(state)
                 .map_err(io_err("saving the pending confirmation"))?;

@@ -27,6 +27,13 @@ pub struct Pending {
     /// The kernel host name before, put back when there is no previous generation.
     #[serde(default)]
     pub hostname_before: Option<String>,
+    /// The daemons the plan started (they did not run before): stopped
+    /// again when there is no previous generation to converge to.
+    #[serde(default)]
+    pub services_started: Vec<crate::services::Service>,
+    /// The DHCP clients the plan started: stopped again likewise.
+    #[serde(default)]
+    pub dhcp_clients_started: Vec<String>,
 }
 
 impl Pending {

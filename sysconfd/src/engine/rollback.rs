@@ -2,11 +2,12 @@
 //! the daemons to it, confirming or expiring a pending generation, and
 //! applying an older generation again.
 
-use super::action::Action;
+use super::action::{Action, ServiceChange};
 use super::journal::{Backup, Journal};
 use super::pending::Pending;
 use super::{io_err, Applied, ApplyRequest, Engine, EngineError};
 use crate::network::NetAction;
+use crate::services::Service;
 use crate::store::Outcome;
 
 /// What taking an apply back needs: the files as they were, the generation
@@ -16,6 +17,8 @@ pub(super) struct Undo<'a> {
     pub previous: Option<u64>,
     pub network: &'a [NetAction],
     pub hostname_before: Option<&'a str>,
+    pub services_started: &'a [Service],
+    pub dhcp_clients_started: &'a [String],
 }
 
 impl Journal {
@@ -25,6 +28,8 @@ impl Journal {
             previous: self.previous,
             network: &self.network,
             hostname_before: self.hostname_before.as_deref(),
+            services_started: &self.services_started,
+            dhcp_clients_started: &self.dhcp_clients_started,
         }
     }
 }
@@ -36,6 +41,8 @@ impl Pending {
             previous: self.previous,
             network: &self.network,
             hostname_before: self.hostname_before.as_deref(),
+            services_started: &self.services_started,
+            dhcp_clients_started: &self.dhcp_clients_started,
         }
     }
 }
@@ -43,7 +50,8 @@ impl Pending {
 impl Engine {
     /// Puts files back as they were, then re-applies what the previous
     /// generation wants of the kernel and the daemons; with none before,
-    /// takes the undone generation's network actions and host name back.
+    /// takes the undone generation's network actions and host name back, and
+    /// stops the daemons and DHCP clients it started.
     /// Every step is tried, also after one fails, as a restore that stopped
     /// halfway would leave the box worse off; the error names each that failed.
     pub(super) async fn restore(&mut self, undo: &Undo<'_>) -> Result<(), EngineError> {
@@ -62,6 +70,26 @@ impl Engine {
                     .collect();
                 failed.extend(
                     self.execute_each(undo_net.iter().collect(), "undoing the first generation")
+                        .await,
+                );
+                let stop = undo
+                    .services_started
+                    .iter()
+                    .map(|&service| Action::Service {
+                        service,
+                        change: ServiceChange::Stop,
+                    })
+                    .chain(
+                        undo.dhcp_clients_started
+                            .iter()
+                            .map(|link| Action::DhcpClient {
+                                link: link.clone(),
+                                run: false,
+                            }),
+                    )
+                    .collect::<Vec<_>>();
+                failed.extend(
+                    self.execute_each(stop.iter().collect(), "undoing the first generation")
                         .await,
                 );
                 if let (true, Some(name)) = (self.opts.set_hostname, undo.hostname_before) {

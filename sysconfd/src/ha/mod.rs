@@ -103,14 +103,14 @@ pub fn keepalived_file(
 
 /// `keepalived --config-test` on a configuration about to be written.
 pub fn check_contents(contents: &str) -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let path = dir.path().join("keepalived.conf");
-    std::fs::write(&path, contents).map_err(|e| e.to_string())?;
-    let out = std::process::Command::new("keepalived")
-        .arg("--config-test")
-        .arg("--use-file")
-        .arg(&path)
-        .output()
+    let (_dir, path) = crate::os::files::scratch("keepalived.conf", contents.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let args = [
+        std::ffi::OsStr::new("--config-test"),
+        "--use-file".as_ref(),
+        path.as_os_str(),
+    ];
+    let out = crate::os::process::output("keepalived", args, &[] as &[(&str, &str)])
         .map_err(|e| format!("could not run keepalived: {e}"))?;
     if out.status.success() {
         Ok(())

@@ -27,6 +27,16 @@ pub enum Fault {
     CrashAt(usize),
     /// Change `n` fails with this message and has no effect; the rest work.
     FailAt(usize, String),
+    /// Change `n` says it succeeded but has no effect (a kernel or daemon
+    /// that did not take it): only reading the machine back shows it.
+    LoseAt(usize),
+}
+
+/// What becomes of one change.
+enum Verdict {
+    Make,
+    Fail(String),
+    Lose,
 }
 
 /// The message of the panic a simulated crash raises.
@@ -66,8 +76,8 @@ impl Faulty {
         }
     }
 
-    /// A change: counts it, and crashes or fails it when it is the chosen one.
-    fn change(&self) -> Result<(), String> {
+    /// A change: counts it, and crashes, fails or loses it when it is the chosen one.
+    fn verdict(&self) -> Verdict {
         self.alive();
         let n = self.changes.fetch_add(1, Ordering::SeqCst);
         match &self.fault {
@@ -75,14 +85,24 @@ impl Faulty {
                 self.dead.store(true, Ordering::SeqCst);
                 panic!("{CRASH} before change {n}");
             }
-            Some(Fault::FailAt(k, message)) if *k == n => Err(message.clone()),
-            _ => Ok(()),
+            Some(Fault::FailAt(k, message)) if *k == n => Verdict::Fail(message.clone()),
+            Some(Fault::LoseAt(k)) if *k == n => Verdict::Lose,
+            _ => Verdict::Make,
         }
     }
 
-    fn change_io(&self) -> io::Result<()> {
-        self.change().map_err(io::Error::other)
+    /// A file change: made, failed as an I/O error, or lost (`lost` returned).
+    fn file_change<T>(&self, lost: T, make: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+        match self.verdict() {
+            Verdict::Make => make(),
+            Verdict::Fail(m) => Err(io::Error::other(m)),
+            Verdict::Lose => Ok(lost),
+        }
     }
+}
+
+fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
+    Box::pin(async move { value })
 }
 
 impl Os for Faulty {
@@ -97,28 +117,23 @@ impl Os for Faulty {
     }
 
     fn write_file(&self, path: &Path, contents: &[u8], mode: u32, durable: bool) -> io::Result<()> {
-        self.change_io()?;
-        self.inner.write_file(path, contents, mode, durable)
+        self.file_change((), || self.inner.write_file(path, contents, mode, durable))
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
-        self.change_io()?;
-        self.inner.remove_file(path)
+        self.file_change((), || self.inner.remove_file(path))
     }
 
     fn keep_file(&self, path: &Path) -> io::Result<()> {
-        self.change_io()?;
-        self.inner.keep_file(path)
+        self.file_change((), || self.inner.keep_file(path))
     }
 
     fn put_back_kept(&self, path: &Path, contents: &[u8], mode: u32) -> io::Result<bool> {
-        self.change_io()?;
-        self.inner.put_back_kept(path, contents, mode)
+        self.file_change(false, || self.inner.put_back_kept(path, contents, mode))
     }
 
     fn drop_kept(&self, path: &Path) -> io::Result<()> {
-        self.change_io()?;
-        self.inner.drop_kept(path)
+        self.file_change((), || self.inner.drop_kept(path))
     }
 
     fn hostname(&self) -> Result<String, HostError> {
@@ -127,11 +142,14 @@ impl Os for Faulty {
     }
 
     fn set_hostname(&self, name: &str) -> Result<(), HostError> {
-        self.change().map_err(|_| HostError::Set {
-            name: name.to_owned(),
-            source: nix::Error::EPERM,
-        })?;
-        self.inner.set_hostname(name)
+        match self.verdict() {
+            Verdict::Make => self.inner.set_hostname(name),
+            Verdict::Fail(_) => Err(HostError::Set {
+                name: name.to_owned(),
+                source: nix::Error::EPERM,
+            }),
+            Verdict::Lose => Ok(()),
+        }
     }
 
     fn observe_network(&self) -> BoxFuture<'_, Result<Option<NetState>, NetError>> {
@@ -143,10 +161,11 @@ impl Os for Faulty {
         &'a self,
         actions: &'a [NetAction],
     ) -> BoxFuture<'a, Result<(), NetError>> {
-        if let Err(e) = self.change() {
-            return Box::pin(async move { Err(NetError::Connect(io::Error::other(e))) });
+        match self.verdict() {
+            Verdict::Make => self.inner.apply_network(actions),
+            Verdict::Fail(m) => ready(Err(NetError::Connect(io::Error::other(m)))),
+            Verdict::Lose => ready(Ok(())),
         }
-        self.inner.apply_network(actions)
     }
 
     fn service_state(&self, service: Service) -> BoxFuture<'_, Option<ServiceState>> {
@@ -155,25 +174,23 @@ impl Os for Faulty {
     }
 
     fn refresh_service(&self, service: Service) -> BoxFuture<'_, Result<(), ServicesError>> {
-        if self.change().is_err() {
-            return Box::pin(async move {
-                Err(ServicesError::NotRunning {
-                    service: service.to_string(),
-                })
-            });
+        match self.verdict() {
+            Verdict::Make => self.inner.refresh_service(service),
+            Verdict::Fail(_) => ready(Err(ServicesError::NotRunning {
+                service: service.to_string(),
+            })),
+            Verdict::Lose => ready(Ok(())),
         }
-        self.inner.refresh_service(service)
     }
 
     fn stop_service(&self, service: Service) -> BoxFuture<'_, Result<(), ServicesError>> {
-        if self.change().is_err() {
-            return Box::pin(async move {
-                Err(ServicesError::NotRunning {
-                    service: service.to_string(),
-                })
-            });
+        match self.verdict() {
+            Verdict::Make => self.inner.stop_service(service),
+            Verdict::Fail(_) => ready(Err(ServicesError::NotRunning {
+                service: service.to_string(),
+            })),
+            Verdict::Lose => ready(Ok(())),
         }
-        self.inner.stop_service(service)
     }
 
     fn check_config(&self, service: Service, contents: &str) -> Result<(), String> {
@@ -182,10 +199,11 @@ impl Os for Faulty {
     }
 
     fn run<'a>(&'a self, argv: &'a [String]) -> BoxFuture<'a, Result<(), OsError>> {
-        if let Err(e) = self.change() {
-            return Box::pin(async move { Err(OsError::Refused(e)) });
+        match self.verdict() {
+            Verdict::Make => self.inner.run(argv),
+            Verdict::Fail(m) => ready(Err(OsError::Refused(m))),
+            Verdict::Lose => ready(Ok(())),
         }
-        self.inner.run(argv)
     }
 
     fn dhcp_client_links(&self) -> Option<Vec<String>> {
@@ -194,12 +212,11 @@ impl Os for Faulty {
     }
 
     fn start_dhcp_client(&self, link: &str) -> io::Result<()> {
-        self.change_io()?;
-        self.inner.start_dhcp_client(link)
+        self.file_change((), || self.inner.start_dhcp_client(link))
     }
 
     fn stop_dhcp_client(&self, link: &str) {
-        if self.change().is_ok() {
+        if let Verdict::Make = self.verdict() {
             self.inner.stop_dhcp_client(link);
         }
     }

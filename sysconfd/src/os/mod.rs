@@ -43,7 +43,7 @@ use crate::network::{DhclientLease, NetAction, NetError, NetState};
 use crate::ntp::{NtpError, NtpStatus};
 use crate::services::{Service, ServiceState, ServicesError};
 
-pub use fault::{Fault, Faulty};
+pub use fault::{Fault, Faulty, CRASH};
 pub use real::{RealOs, ServicesMode};
 pub use sim::{Call, Machine, SimOs, SimState};
 

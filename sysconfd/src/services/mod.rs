@@ -20,7 +20,7 @@ mod systemd;
 use std::fmt;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::os::supervise::{running_program, Program, Supervisor};
 pub use systemd::Systemd;
@@ -28,7 +28,7 @@ pub use systemd::Systemd;
 use crate::dhcp::{self, KeaPaths};
 
 /// A daemon sysconfd configures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Service {
     /// Kea DHCPv4.
