@@ -29,6 +29,7 @@ const FORBIDDEN_CODE: &[(&str, &str)] = &[
     ("netlink_sys", "a netlink socket"),
     ("AF_NETLINK", "a netlink socket"),
     ("Socket::new", "a socket"),
+    ("MonitorBuilder", "a udev (netlink) socket"),
 ];
 
 /// Files that still hold a primitive, each with why; no other file may.

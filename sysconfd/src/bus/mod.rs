@@ -8,7 +8,6 @@ pub mod error;
 mod firmware;
 mod ha;
 mod status;
-mod uevents;
 mod watch;
 mod wizard;
 

@@ -6,7 +6,7 @@
 //! A network interface that appears or goes is announced too, so the
 //! wizard's `Discover` can be asked again.
 //!
-//! On the real root the watch listens to udev ([`super::uevents`]): an
+//! On the real root the watch listens to udev ([`crate::os::uevents`]): an
 //! event says when to look, and sysfs, /proc/dahdi and netlink say what
 //! changed; a slow poll ([`FALLBACK_PERIOD`]) catches a missed event. On a
 //! test root, or without udev, it reads the same files every [`PERIOD`],
@@ -20,8 +20,8 @@ use std::time::Duration;
 use appliance::dbus::OBJECT_PATH;
 use tokio::sync::mpsc;
 
-use super::uevents::{self, Kind, Uevent};
 use super::{Shared, StatusIface};
+use crate::os::uevents::{self, Kind, Uevent};
 
 /// How often sysfs is read without udev.
 pub const PERIOD: Duration = Duration::from_secs(1);

@@ -15,6 +15,8 @@
 //! The primitives that touch the machine (process spawns, file writes and
 //! renames, netlink sockets, sysfs and procfs reads) live in this module
 //! alone; `tests/os_seam.rs` fails when one appears elsewhere in sysconfd.
+//! The udev monitor the hardware watch listens to ([`uevents`]) is one of
+//! them: the watch only learns from it when to read the machine again.
 
 pub mod commands;
 pub mod dhclient;
@@ -28,6 +30,7 @@ pub mod process;
 mod real;
 mod sim;
 pub mod supervise;
+pub mod uevents;
 
 use std::fmt;
 use std::io;
