@@ -167,7 +167,7 @@ for p in boot.vfat:$boot_mib root-a.ext4:$root_mib root-b.ext4:$root_mib data.ex
 	off=$((off + ${p##*:}))
 done
 dd if=/usr/lib/syslinux/mbr/gptmbr.bin of="$img" bs=440 count=1 conv=notrunc status=none
-rm -f "$parts"/root-b.ext4
+rm -rf "$parts"
 
 step "telbox.img: $(du -h --apparent-size "$img" | cut -f1) (boot, root-a, root-b, data; $(du -h "$img" | cut -f1) on disk) in $out"
 echo "root file system: $(du -sh --apparent-size "$rootfs" | cut -f1) used of ${root_mib} MiB per slot"
