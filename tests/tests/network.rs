@@ -395,3 +395,52 @@ fn host_identity_is_written_under_the_root_and_set_in_a_uts_namespace() {
         "{resolv}"
     );
 }
+
+/// Several observes at once on one connection, from several threads (a plan
+/// and a status call, say)
+/// all succeed: the kernel runs one dump at a time per netlink socket, and a
+/// second dump sent meanwhile would be refused with EBUSY.
+#[test]
+fn observes_at_the_same_time_share_one_connection() {
+    const ADDRESSES: usize = 2000;
+    let bx = three_links();
+    let mut batch = tempfile::NamedTempFile::new().unwrap();
+    for i in 0..ADDRESSES {
+        writeln!(
+            batch,
+            "addr add 10.30.{}.{}/32 dev v1",
+            i / 250,
+            i % 250 + 1
+        )
+        .unwrap();
+    }
+    bx.ip(&["-batch", batch.path().to_str().unwrap()]);
+    let states = bx.run(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let nl = std::sync::Arc::new(sysconfd::network::Netlink::connect().expect("netlink"));
+            let observes = (0..8).map(|_| {
+                let nl = nl.clone();
+                tokio::spawn(async move { nl.observe().await })
+            });
+            let joined = futures::future::join_all(observes).await;
+            joined
+                .into_iter()
+                .map(|j| j.expect("observe task"))
+                .collect::<Vec<_>>()
+        })
+    });
+    for state in states {
+        let state = state.expect("every observe succeeds");
+        let v1 = state
+            .links
+            .iter()
+            .find(|l| l.name == "v1")
+            .expect("v1 observed");
+        assert_eq!(v1.ipv4.len(), ADDRESSES, "every address of v1 is seen");
+    }
+}

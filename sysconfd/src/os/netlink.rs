@@ -34,6 +34,10 @@ pub struct Netlink {
     link_dump: LinkDump,
     /// Link name to index, refreshed by every [`Netlink::observe`].
     indexes: Mutex<HashMap<String, u32>>,
+    /// Held for each address or route dump: the kernel runs one dump at a
+    /// time per socket and refuses a second one meanwhile (EBUSY), so two
+    /// callers observing at once (a plan beside a status call) take turns.
+    dumping: tokio::sync::Mutex<()>,
 }
 
 impl Netlink {
@@ -46,6 +50,7 @@ impl Netlink {
             handle,
             link_dump: LinkDump::open().map_err(NetError::Connect)?,
             indexes: Mutex::new(HashMap::new()),
+            dumping: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -240,12 +245,14 @@ impl Netlink {
     }
 
     async fn dump_addresses(&self) -> Result<Vec<AddressMessage>, NetError> {
+        let _turn = self.dumping.lock().await;
         Ok(self.handle.address().get().execute().try_collect().await?)
     }
 
     async fn dump_routes(&self) -> Result<Vec<RouteMessage>, NetError> {
         // With strict checking the kernel filters the dump by these header
         // fields: main table, unicast, any protocol.
+        let _turn = self.dumping.lock().await;
         let mut main_table = RouteMessageBuilder::<Ipv4Addr>::new().build();
         main_table.header.protocol = RouteProtocol::Unspec;
         let routes = self.handle.route().get(main_table).execute();
