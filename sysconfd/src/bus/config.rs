@@ -150,26 +150,7 @@ impl ConfigIface {
         session_address: String,
     ) -> Result<(String, String), BusError> {
         super::check_input(&toml)?;
-        let session = parse_session_address(&session_address)?;
-        let engine = self.shared.engine.read().await;
-        let plan = engine.plan(&toml).await?;
-        let warnings = match session {
-            Some(local) => engine
-                .session_cut(&plan, local)
-                .await?
-                .into_iter()
-                .collect(),
-            None => Vec::new(),
-        };
-        drop(engine);
-        let report = PlanReport {
-            actions: plan.items(),
-            warnings,
-        };
-        Ok((
-            bounded(plan.to_string())?,
-            bounded(serde_json::to_string(&report).unwrap_or_default())?,
-        ))
+        plan_reply(&self.shared, &toml, &session_address).await
     }
 
     /// Applies a configuration on top of `base_generation` (refused when another
@@ -314,4 +295,34 @@ impl ConfigIface {
         generation: u64,
         reason: &str,
     ) -> zbus::Result<()>;
+}
+
+/// The reply of a plan (`Config.Plan`, `Wizard.Preview`): its numbered
+/// lines and the JSON [`PlanReport`], with a warning when it would cut the
+/// session arriving on `session_address`.
+pub(super) async fn plan_reply(
+    shared: &Shared,
+    toml: &str,
+    session_address: &str,
+) -> Result<(String, String), BusError> {
+    let session = parse_session_address(session_address)?;
+    let engine = shared.engine.read().await;
+    let plan = engine.plan(toml).await?;
+    let warnings = match session {
+        Some(local) => engine
+            .session_cut(&plan, local)
+            .await?
+            .into_iter()
+            .collect(),
+        None => Vec::new(),
+    };
+    drop(engine);
+    let report = PlanReport {
+        actions: plan.items(),
+        warnings,
+    };
+    Ok((
+        bounded(plan.to_string())?,
+        bounded(serde_json::to_string(&report).unwrap_or_default())?,
+    ))
 }

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use appliance::dbus::PlanReport;
 use appliance::views::DiscoverReport;
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
@@ -127,29 +126,7 @@ impl WizardIface {
         require_wizard(conn, &header, "Preview").await?;
         super::check_input(&toml)?;
         self.refuse_completed()?;
-        let session = super::config::parse_session_address(&session_address)?;
-        // One at a time, beside no other reader: each plan dumps the links
-        // over the engine's one netlink socket, which runs one dump at a
-        // time (a second is refused with EBUSY).
-        let engine = self.shared.engine.write().await;
-        let plan = engine.plan(&toml).await?;
-        let warnings = match session {
-            Some(local) => engine
-                .session_cut(&plan, local)
-                .await?
-                .into_iter()
-                .collect(),
-            None => Vec::new(),
-        };
-        drop(engine);
-        let report = PlanReport {
-            actions: plan.items(),
-            warnings,
-        };
-        Ok((
-            bounded(plan.to_string())?,
-            bounded(serde_json::to_string(&report).unwrap_or_default())?,
-        ))
+        super::config::plan_reply(&self.shared, &toml, &session_address).await
     }
 
     /// Applies the first-boot configuration (host name, domain, VoIP address,
