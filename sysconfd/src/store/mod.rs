@@ -146,6 +146,18 @@ impl Opening {
     }
 }
 
+/// An engine dropped while its store is still being created must not leave
+/// that creation running: the next opening of the same path (a restart in
+/// the same process) would create it a second time beside it.
+impl Drop for Opening {
+    fn drop(&mut self) {
+        let thread = self.thread.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let Some(opening) = thread.take() {
+            let _ = opening.join();
+        }
+    }
+}
+
 /// An apply as it is recorded: its id is chosen before it starts, the row
 /// written when it ends.
 #[derive(Debug, Clone, Copy)]
@@ -436,6 +448,17 @@ mod tests {
         assert!(s.history_page(0, 0).unwrap().1.is_empty());
         assert_eq!(h[0].reason, "confirm timeout");
         assert_eq!(h[1].plan, vec!["write /etc/hostname".to_owned()]);
+    }
+
+    #[test]
+    fn a_store_dropped_while_being_created_can_be_opened_again_at_once() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("g.db");
+            drop(Opening::start(path.clone()));
+            let again = Opening::start(path);
+            assert!(again.get().is_ok(), "{:?}", again.get().err());
+        }
     }
 
     #[test]
