@@ -21,7 +21,6 @@ fn eventually(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
 /// Berofos A–D); the master comes back, waits its failback delay, takes the
 /// service back; the slave stops and gives the lines back. Each action once.
 #[test]
-#[ignore = "flaky: the returning master's failback countdown restarts (failback_in_s stays near 1 s for 15 s); run with --ignored while fixing"]
 fn a_dead_master_is_replaced_and_fails_back_after_its_delay_each_action_once() {
     let mut pair = Pair::start(PairSpec::default());
     assert_eq!(pair.master.asterisk_starts(), 1);

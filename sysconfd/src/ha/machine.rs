@@ -114,6 +114,10 @@ pub struct Machine {
     wanted_since: Option<u64>,
     /// Since when a master has waited in BACKUP, healthy (failback delay).
     waiting_since: Option<u64>,
+    /// The failback wait ran out and the box has not been active since:
+    /// keepalived is preempting, and the wait does not start again while
+    /// the second path catches up with the first.
+    failback_served: bool,
     written_fault: Option<bool>,
     written_priority: Option<i32>,
     /// Stood down while keepalived still said MASTER (a failed check,
@@ -143,6 +147,7 @@ impl Machine {
             active: false,
             wanted_since: None,
             waiting_since: None,
+            failback_served: false,
             written_fault: None,
             written_priority: None,
             must_leave_master: false,
@@ -261,7 +266,7 @@ impl Machine {
         self.track_failback(now);
         let mut files = Vec::new();
         if self.side != Side::Standalone {
-            let priority = self.priority(now);
+            let priority = self.priority();
             if self.written_priority != Some(priority) {
                 self.written_priority = Some(priority);
                 files.push(Command::Priority(priority));
@@ -346,9 +351,18 @@ impl Machine {
         } else if self.waiting_since.is_none() {
             self.waiting_since = Some(now);
         }
+        if self
+            .waiting_since
+            .is_some_and(|t| now >= t + self.failback_delay)
+        {
+            self.failback_served = true;
+        }
+        if self.active || self.demoted || !self.healthy {
+            self.failback_served = false;
+        }
     }
 
-    fn priority(&self, now: u64) -> i32 {
+    fn priority(&self) -> i32 {
         match self.side {
             Side::Standalone => 0,
             Side::Slave => {
@@ -359,10 +373,7 @@ impl Machine {
                 }
             }
             Side::Master => {
-                let served = self
-                    .waiting_since
-                    .is_some_and(|t| now >= t + self.failback_delay);
-                if self.active || self.promoted || served {
+                if self.active || self.promoted || self.failback_served {
                     0
                 } else {
                     HOLD_BACK
@@ -454,6 +465,41 @@ mod tests {
         assert_eq!(transitions(&cmds), ["standby"]);
         vrrp(&mut s, 3201, Path::Second, Backup);
         assert!(!s.is_active() && m.is_active());
+    }
+
+    #[test]
+    fn a_master_that_served_its_wait_keeps_its_priority_while_the_second_path_catches_up() {
+        let mut m = master();
+        m.step(0, Input::Tick);
+        vrrp(&mut m, 100, Path::Advert, Backup);
+        vrrp(&mut m, 100, Path::Second, Backup);
+        assert_eq!(m.step(3100, Input::Tick), [Priority(0)]);
+        // The advert path preempts first: the guard holds the box back for a
+        // moment, and the wait it has served must not start again.
+        assert!(vrrp(&mut m, 3200, Path::Advert, Master).is_empty());
+        assert!(m.guarded());
+        assert_eq!(m.deadline(), None);
+        let cmds = vrrp(&mut m, 3210, Path::Second, Master);
+        assert_eq!(transitions(&cmds), ["activate"]);
+        // Once it has been active, a later return waits again.
+        m.step(
+            9000,
+            Input::Health {
+                healthy: false,
+                why: "asterisk".into(),
+            },
+        );
+        vrrp(&mut m, 9100, Path::Advert, Backup);
+        vrrp(&mut m, 9100, Path::Second, Backup);
+        m.step(
+            9200,
+            Input::Health {
+                healthy: true,
+                why: String::new(),
+            },
+        );
+        assert_eq!(m.failback_left(9200), Some(3.0));
+        assert!(!m.is_active());
     }
 
     #[test]
