@@ -1007,3 +1007,60 @@ async fn status_reads_go_through_the_seam() {
         view.differs
     );
 }
+
+/// A first generation that lowers a parent's MTU and gives a new VLAN on it
+/// the same.
+const VLAN_ON_SMALLER_PARENT: &str = r#"
+[system]
+hostname = "telbox"
+domain = "example.com"
+
+[[network.interface]]
+name = "eth1"
+role = "voip"
+address = "192.0.2.10/24"
+mtu = 1400
+
+[[network.vlan]]
+name = "eth1.30"
+parent = "eth1"
+id = 30
+address = "198.51.100.2/24"
+mtu = 1400
+"#;
+
+#[tokio::test]
+async fn a_failed_first_apply_deletes_its_vlan_whole_and_leaves_the_machine_as_it_was() {
+    let b = SimBox::new();
+    let before = b.machine();
+    let (e, _) = b.open().await;
+    let plan = e.plan(VLAN_ON_SMALLER_PARENT).await.unwrap();
+    let mtus = plan
+        .network_actions()
+        .iter()
+        .filter(|a| matches!(a, NetAction::SetMtu { .. }))
+        .count();
+    assert!(mtus >= 2, "{plan}");
+    // Changes: the network run, then per file a keep and a write; the last
+    // write fails, and the network run is taken back.
+    let files = plan.actions.iter().filter(|a| a.file().is_some()).count();
+    drop(e);
+    let (mut e, _) = b
+        .open_faulty(Fault::FailAt(2 * files, "No space left on device".into()))
+        .await;
+    let err = e
+        .apply(req(VLAN_ON_SMALLER_PARENT))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(!err.contains("restor"), "the undo itself failed: {err}");
+    assert_eq!(b.machine(), before);
+    let net = b.sim.state().network.unwrap();
+    assert!(net.link("eth1.30").is_none(), "{net:?}");
+    assert_eq!(outcomes(&e), [(1, Outcome::Failed)]);
+    assert!(
+        Journal::find(&b.state()).unwrap().is_none(),
+        "nothing left to finish"
+    );
+}

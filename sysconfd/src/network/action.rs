@@ -99,9 +99,51 @@ impl NetAction {
         })
     }
 
-    /// What takes a run of actions back, last first.
+    /// What takes a run of actions back, last first. A VLAN the run created
+    /// is deleted whole: what was done on it goes with it, and taking its
+    /// MTU back first could ask for more than its parent has by then.
     pub fn undo_all(actions: &[NetAction]) -> Vec<NetAction> {
-        actions.iter().rev().filter_map(NetAction::undo).collect()
+        let created: Vec<&str> = actions
+            .iter()
+            .filter_map(|a| match a {
+                NetAction::CreateVlan { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        actions
+            .iter()
+            .rev()
+            .filter(|a| {
+                matches!(a, NetAction::CreateVlan { .. })
+                    || a.link().is_none_or(|l| !created.contains(&l))
+            })
+            .filter_map(NetAction::undo)
+            .collect()
+    }
+
+    /// The link this action changes something on, if it names one.
+    pub fn link(&self) -> Option<&str> {
+        use NetAction::*;
+        match self {
+            CreateVlan { name, .. } | DeleteVlan { name } => Some(name),
+            SetMtu { link, .. }
+            | SetUp { link }
+            | SetDown { link }
+            | AddAddress { link, .. }
+            | RemoveAddress { link, .. }
+            | SetDefaultRoute { link, .. } => Some(link),
+            AddRoute { route } | RemoveRoute { route } => route.dev.as_deref(),
+        }
+    }
+
+    /// Whether this action takes something away (done once it is gone).
+    pub fn is_removal(&self) -> bool {
+        matches!(
+            self,
+            NetAction::DeleteVlan { .. }
+                | NetAction::RemoveAddress { .. }
+                | NetAction::RemoveRoute { .. }
+        )
     }
 }
 
@@ -255,6 +297,47 @@ mod tests {
                 "set eth0 mtu 9000 -> 1500",
             ]
         );
+    }
+
+    #[test]
+    fn an_undo_deletes_a_created_vlan_whole_before_it_takes_its_parent_back() {
+        let plan = [
+            NetAction::SetMtu {
+                link: "eth1".into(),
+                from: 1500,
+                to: 1400,
+            },
+            NetAction::CreateVlan {
+                name: "eth1.30".into(),
+                parent: "eth1".into(),
+                id: 30,
+            },
+            NetAction::SetMtu {
+                link: "eth1.30".into(),
+                from: 1500,
+                to: 1400,
+            },
+            NetAction::SetUp {
+                link: "eth1.30".into(),
+            },
+            NetAction::AddAddress {
+                link: "eth1.30".into(),
+                address: cidr("10.30.0.2/24"),
+            },
+            NetAction::AddRoute {
+                route: RouteSpec {
+                    destination: cidr("10.31.0.0/24"),
+                    via: Some("10.30.0.1".parse().unwrap()),
+                    dev: Some("eth1.30".into()),
+                    metric: 0,
+                },
+            },
+        ];
+        let lines: Vec<String> = NetAction::undo_all(&plan)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(lines, ["delete vlan eth1.30", "set eth1 mtu 1400 -> 1500"]);
     }
 
     #[test]

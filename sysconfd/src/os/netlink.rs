@@ -133,7 +133,8 @@ impl Netlink {
         Ok(self.handle.link().change(change.build()).execute().await?)
     }
 
-    /// Performs one action. Removing something already gone succeeds.
+    /// Performs one action. Removing something already gone succeeds, also
+    /// when the link it was on is gone.
     pub async fn apply(&self, action: &NetAction) -> Result<(), NetError> {
         let failed = |source| NetError::Apply {
             action: action.to_string(),
@@ -141,7 +142,8 @@ impl Netlink {
         };
         let result = self.perform(action).await;
         match result {
-            Err(NetError::Kernel(e)) if is_removal(action) && is_gone(&e) => Ok(()),
+            Err(NetError::Kernel(e)) if action.is_removal() && is_gone(&e) => Ok(()),
+            Err(NetError::NoSuchLink(_)) if action.is_removal() => Ok(()),
             Err(NetError::Kernel(e)) => Err(failed(e)),
             other => other,
         }
@@ -306,15 +308,6 @@ impl<'a> LinkSettings<'a> {
         }
         out
     }
-}
-
-fn is_removal(action: &NetAction) -> bool {
-    matches!(
-        action,
-        NetAction::DeleteVlan { .. }
-            | NetAction::RemoveAddress { .. }
-            | NetAction::RemoveRoute { .. }
-    )
 }
 
 fn is_gone(e: &rtnetlink::Error) -> bool {

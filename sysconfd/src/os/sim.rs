@@ -307,7 +307,10 @@ impl Os for SimOs {
     ) -> BoxFuture<'a, Result<(), NetError>> {
         let mut inner = self.call(Call::Network(actions.to_vec()));
         let result = match inner.state.network.as_mut() {
-            Some(net) => actions.iter().try_for_each(|a| apply(net, a)),
+            Some(net) => actions.iter().try_for_each(|a| match apply(net, a) {
+                Err(NetError::NoSuchLink(_)) if a.is_removal() => Ok(()),
+                other => other,
+            }),
             None => Ok(()),
         };
         drop(inner);
@@ -422,10 +425,16 @@ impl Os for SimOs {
 
 /// Applies one action to a simulated kernel, as the kernel would: a
 /// removal of something already gone succeeds, a link that is not there
-/// is an error.
+/// is an error, and a VLAN takes no larger MTU than its parent's.
 fn apply(net: &mut NetState, action: &NetAction) -> Result<(), NetError> {
     let missing = |name: &str| NetError::NoSuchLink(name.to_owned());
     match action {
+        NetAction::SetMtu { link, to, .. } if *to > parent_mtu(net, link) => {
+            return Err(NetError::Apply {
+                action: action.to_string(),
+                source: kernel_error(libc::ERANGE),
+            })
+        }
         NetAction::CreateVlan { name, parent, id } => {
             let parent = net.link(parent).ok_or_else(|| missing(parent))?;
             let mut link = Link::new(
@@ -443,7 +452,15 @@ fn apply(net: &mut NetState, action: &NetAction) -> Result<(), NetError> {
             net.links.retain(|l| &l.name != name);
             net.routes.retain(|r| r.dev.as_ref() != Some(name));
         }
-        NetAction::SetMtu { link, to, .. } => link_mut(net, link)?.mtu = *to,
+        NetAction::SetMtu { link, to, .. } => {
+            let l = link_mut(net, link)?;
+            l.mtu = *to;
+            // The kernel lowers the VLANs on a link with it.
+            let index = l.index;
+            for vlan in net.links.iter_mut().filter(|v| v.parent == Some(index)) {
+                vlan.mtu = vlan.mtu.min(*to);
+            }
+        }
         NetAction::SetUp { link } => {
             let l = link_mut(net, link)?;
             l.up = true;
@@ -485,6 +502,21 @@ fn apply(net: &mut NetState, action: &NetAction) -> Result<(), NetError> {
         }
     }
     Ok(())
+}
+
+/// The MTU a link may take at most: its parent's, for a VLAN.
+fn parent_mtu(net: &NetState, name: &str) -> u32 {
+    net.link(name)
+        .and_then(|l| l.parent)
+        .and_then(|p| net.links.iter().find(|l| l.index == p))
+        .map_or(u32::MAX, |p| p.mtu)
+}
+
+/// The error the kernel answers a request with.
+fn kernel_error(errno: i32) -> rtnetlink::Error {
+    let mut m = rtnetlink::packet_core::ErrorMessage::default();
+    m.code = std::num::NonZeroI32::new(-errno);
+    rtnetlink::Error::NetlinkError(m)
 }
 
 fn link_mut<'a>(net: &'a mut NetState, name: &str) -> Result<&'a mut Link, NetError> {
