@@ -62,7 +62,10 @@ impl Engine {
             }
         }
         match undo.previous {
-            Some(id) => failed.extend(self.converge_to(id).await),
+            Some(id) => {
+                failed.extend(self.converge_to(id).await);
+                failed.extend(self.restore_mtus(undo.network).await);
+            }
             None => {
                 let undo_net: Vec<Action> = NetAction::undo_all(undo.network)
                     .into_iter()
@@ -104,6 +107,36 @@ impl Engine {
         } else {
             Err(EngineError::Restore(failed))
         }
+    }
+
+    /// Puts back the MTUs the undone run set that the generation gone back
+    /// to left as they were: it names no MTU for those links, so going back
+    /// to it changed none. First to last, as a parent is raised before its
+    /// VLANs.
+    async fn restore_mtus(&self, undone: &[NetAction]) -> Vec<String> {
+        let set: Vec<&NetAction> = undone
+            .iter()
+            .filter(|a| matches!(a, NetAction::SetMtu { .. }))
+            .collect();
+        if set.is_empty() {
+            return Vec::new();
+        }
+        let net = match self.os.observe_network().await {
+            Ok(Some(net)) => net,
+            Ok(None) => return Vec::new(),
+            Err(e) => return vec![format!("reading the links back: {e}")],
+        };
+        let back: Vec<Action> = set
+            .into_iter()
+            .filter(|a| match a {
+                NetAction::SetMtu { link, to, .. } => net.link(link).is_some_and(|l| l.mtu == *to),
+                _ => false,
+            })
+            .filter_map(NetAction::undo)
+            .map(Action::Net)
+            .collect();
+        self.execute_each(back.iter().collect(), "putting MTUs back")
+            .await
     }
 
     /// Runs every action; one that fails is logged and the rest still run.

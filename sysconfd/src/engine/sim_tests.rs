@@ -1064,3 +1064,29 @@ async fn a_failed_first_apply_deletes_its_vlan_whole_and_leaves_the_machine_as_i
         "nothing left to finish"
     );
 }
+
+#[tokio::test]
+async fn a_failed_apply_puts_back_an_mtu_the_generation_in_force_does_not_name() {
+    let b = SimBox::new();
+    let (mut e, _) = b.open().await;
+    let no_mtu = A.replace("mtu = 1500\n", "");
+    assert_ne!(no_mtu, A);
+    e.apply(req(&no_mtu)).await.unwrap();
+    let old = b.machine();
+    let plan = e.plan(B).await.unwrap();
+    assert!(
+        plan.to_string().contains("set eth0 mtu 1500 -> 1400"),
+        "{plan}"
+    );
+    let files = plan.actions.iter().filter(|a| a.file().is_some()).count();
+    drop(e);
+    let (mut e, _) = b
+        .open_faulty(Fault::FailAt(2 * files, "No space left on device".into()))
+        .await;
+    let err = e.apply(req(B)).await.unwrap_err().to_string();
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(!err.contains("restoring the previous"), "{err}");
+    assert_eq!(b.link("eth0").mtu, 1500);
+    assert_eq!(b.machine(), old);
+    assert_eq!(outcomes(&e)[0], (2, Outcome::Failed));
+}
