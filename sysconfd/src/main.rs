@@ -282,8 +282,10 @@ async fn run_daemon(
     if let Err(e) = engine.converge().await {
         tracing::error!(error = %e, "could not bring the system to the generation in force");
     }
+    let engine = Arc::new(RwLock::new(engine));
+    sysconfd::engine::confirm::enforce(engine.clone());
     let shared = Arc::new(Shared {
-        engine: RwLock::new(engine),
+        engine,
         state_dir,
         ha: ha.handle(),
     });

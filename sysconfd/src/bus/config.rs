@@ -28,15 +28,16 @@ impl ConfigIface {
     }
 }
 
-/// Refuses a confirm window longer than [`limits::MAX_CONFIRM_TIMEOUT_S`].
-pub fn check_confirm_timeout(seconds: u32) -> Result<(), BusError> {
+/// The confirm window a client asked for in seconds (0: none); one longer
+/// than [`limits::MAX_CONFIRM_TIMEOUT_S`] is refused.
+pub(super) fn confirm_timeout(seconds: u32) -> Result<Option<Duration>, BusError> {
     if seconds > limits::MAX_CONFIRM_TIMEOUT_S {
         return Err(BusError::Invalid(format!(
             "a confirm timeout of {seconds} s is longer than the maximum, {} s; give a shorter one (0 applies without a confirm)",
             limits::MAX_CONFIRM_TIMEOUT_S
         )));
     }
-    Ok(())
+    Ok((seconds > 0).then(|| Duration::from_secs(seconds.into())))
 }
 
 /// The session address a client passed, if any.
@@ -167,22 +168,16 @@ impl ConfigIface {
     ) -> Result<u64, BusError> {
         let uid = require_admin(conn, &header, "Apply").await?;
         super::check_input(&toml)?;
-        check_confirm_timeout(confirm_timeout_s)?;
-        let timeout =
-            (confirm_timeout_s > 0).then(|| Duration::from_secs(confirm_timeout_s.into()));
         let req = ApplyRequest {
             text: toml,
             base: Some(base_generation),
-            confirm_timeout: timeout,
+            confirm_timeout: confirm_timeout(confirm_timeout_s)?,
             caller_uid: uid,
         };
         let applied = self.shared.engine.write().await.apply(req).await?;
         if applied.changed {
             Self::generation_applied(&emitter, applied.generation).await?;
             self.current_generation_changed(&emitter).await?;
-            if let Some(t) = timeout {
-                super::arm_confirm_timer(conn.clone(), self.shared.clone(), applied.generation, t);
-            }
         }
         Ok(applied.generation)
     }
@@ -196,11 +191,7 @@ impl ConfigIface {
         generation: u64,
     ) -> Result<(), BusError> {
         require_admin(conn, &header, "Confirm").await?;
-        {
-            let mut engine = self.shared.engine.write().await;
-            engine.confirm(generation)?;
-            super::wizard::confirmed(&self.shared.state_dir, generation)?;
-        }
+        self.shared.engine.write().await.confirm(generation)?;
         Self::generation_confirmed(&emitter, generation).await?;
         Ok(())
     }

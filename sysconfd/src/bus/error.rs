@@ -60,9 +60,10 @@ impl From<EngineError> for BusError {
                 None => BusError::Invalid(msg),
             },
             EngineError::StaleBase { .. } => BusError::StaleBase(msg),
-            EngineError::NotPending(_) | EngineError::AwaitingConfirm(_) => {
-                BusError::NotPending(msg)
-            }
+            EngineError::NotPending(_)
+            | EngineError::AwaitingConfirm(_)
+            | EngineError::NotTheWizards(_) => BusError::NotPending(msg),
+            EngineError::WizardCompleted => BusError::AlreadyCompleted(msg),
             _ => BusError::ApplyFailed(msg),
         }
     }

@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use appliance::dbus::{BUS_NAME, OBJECT_PATH};
-use tokio::sync::RwLock;
+use tokio::sync::broadcast;
 
-use crate::engine::Engine;
+use crate::engine::confirm::{Expired, SharedEngine};
 
 pub use config::ConfigIface;
 pub use firmware::FirmwareIface;
@@ -28,7 +28,7 @@ pub use wizard::WizardIface;
 
 /// State the interfaces share.
 pub struct Shared {
-    pub engine: RwLock<Engine>,
+    pub engine: SharedEngine,
     pub state_dir: PathBuf,
     pub ha: Arc<crate::ha::Ha>,
 }
@@ -36,6 +36,7 @@ pub struct Shared {
 /// Connects to the system bus (`DBUS_SYSTEM_BUS_ADDRESS` is honoured), serves
 /// every interface and takes the well-known name.
 pub async fn serve(shared: Arc<Shared>) -> zbus::Result<zbus::Connection> {
+    let expiries = shared.engine.read().await.expiries();
     let conn = zbus::connection::Builder::system()?
         .serve_at(OBJECT_PATH, ConfigIface::new(shared.clone()))?
         .serve_at(OBJECT_PATH, WizardIface::new(shared.clone()))?
@@ -46,6 +47,7 @@ pub async fn serve(shared: Arc<Shared>) -> zbus::Result<zbus::Connection> {
         .build()
         .await?;
     shared.ha.set_connection(conn.clone());
+    announce_expiries(conn.clone(), expiries);
     watch::spawn(conn.clone(), shared);
     Ok(conn)
 }
@@ -107,35 +109,18 @@ pub async fn lost(conn: &zbus::Connection) -> String {
     }
 }
 
-/// Rolls generation `generation` back when its confirm window ends without a confirm.
-pub fn arm_confirm_timer(
-    conn: zbus::Connection,
-    shared: Arc<Shared>,
-    generation: u64,
-    after: Duration,
-) {
+/// Announces every generation the engine rolls back because its confirm
+/// window closed.
+fn announce_expiries(conn: zbus::Connection, mut expiries: broadcast::Receiver<Expired>) {
     tokio::spawn(async move {
-        tokio::time::sleep(after).await;
-        let rolled = {
-            let mut engine = shared.engine.write().await;
-            match engine.pending() {
-                Some(p) if p.generation == generation => {
-                    let reason = format!(
-                        "not confirmed within {} s; the previous generation came back",
-                        after.as_secs()
-                    );
-                    engine
-                        .expire_pending(&reason)
-                        .await
-                        .map(|g| g.map(|g| (g, reason)))
+        loop {
+            match expiries.recv().await {
+                Ok(e) => config::announce_rollback(&conn, e.generation, &e.reason).await,
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "rollbacks went unannounced");
                 }
-                _ => Ok(None),
+                Err(broadcast::error::RecvError::Closed) => return,
             }
-        };
-        match rolled {
-            Ok(Some((g, reason))) => config::announce_rollback(&conn, g, &reason).await,
-            Ok(None) => {}
-            Err(e) => tracing::error!(generation, error = %e, "automatic rollback failed"),
         }
     });
 }

@@ -5,10 +5,9 @@
 //! not completed, `Confirm` only for the generation its own `Complete`
 //! made. A `Complete` with a confirm timeout counts as done only once that
 //! generation is confirmed; when it rolls back, the wizard may try again.
+//! Those rules are the engine's ([`crate::engine::wizard`]); this adapts.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use appliance::views::DiscoverReport;
 use zbus::message::Header;
@@ -16,11 +15,10 @@ use zbus::object_server::SignalEmitter;
 use zbus::{interface, Connection};
 
 use super::access::{require_wizard, WizardCaller};
-use super::config::check_confirm_timeout;
+use super::config::confirm_timeout;
 use super::error::{bounded, BusError};
 use super::Shared;
-use crate::engine::ApplyRequest;
-use crate::files::write_atomic;
+use crate::engine::{ApplyRequest, EngineError, FirstBoot, NotTheWizards};
 use crate::replies;
 
 pub struct WizardIface {
@@ -32,67 +30,25 @@ impl WizardIface {
         WizardIface { shared }
     }
 
-    fn marker(&self) -> PathBuf {
-        completed_marker(&self.shared.state_dir)
-    }
-
-    fn pending_marker(&self) -> PathBuf {
-        pending_marker(&self.shared.state_dir)
-    }
-
-    fn wizard_generation(&self) -> Option<u64> {
-        wizard_generation(&self.shared.state_dir)
-    }
-
-    fn refuse_completed(&self) -> Result<(), BusError> {
-        if self.marker().exists() {
-            return Err(BusError::AlreadyCompleted(
-                "the first-boot wizard has already completed; use Config.Apply".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    fn mark_completed(&self, generation: u64) -> Result<(), BusError> {
-        mark_completed(&self.shared.state_dir, generation)
+    /// The wizard's completion record, read without waiting for the engine.
+    fn first_boot(&self) -> FirstBoot {
+        FirstBoot::under(&self.shared.state_dir)
     }
 }
 
-fn completed_marker(state_dir: &Path) -> PathBuf {
-    state_dir.join("wizard-completed")
-}
-
-/// Holds the generation a `Complete` with a confirm timeout made.
-fn pending_marker(state_dir: &Path) -> PathBuf {
-    state_dir.join("wizard-pending")
-}
-
-fn wizard_generation(state_dir: &Path) -> Option<u64> {
-    std::fs::read_to_string(pending_marker(state_dir))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-fn mark_completed(state_dir: &Path, generation: u64) -> Result<(), BusError> {
-    write_atomic(
-        &completed_marker(state_dir),
-        format!("{generation}\n").as_bytes(),
-        0o644,
-    )
-    .map_err(|e| BusError::ApplyFailed(format!("recording wizard completion: {e}")))?;
-    let _ = crate::os::files::remove_if_exists(&pending_marker(state_dir));
-    Ok(())
-}
-
-/// An admin's `Config.Confirm` of the generation the wizard's `Complete`
-/// made completes the wizard as its own `Confirm` would.
-pub(super) fn confirmed(state_dir: &Path, generation: u64) -> Result<(), BusError> {
-    if wizard_generation(state_dir) == Some(generation) {
-        mark_completed(state_dir, generation)?;
+/// A refused `Wizard.Confirm`, as the caller sees it: the wizard's user is
+/// denied; an admin is told to use `Config.Confirm`.
+fn refused_confirm(caller: WizardCaller, refused: NotTheWizards) -> BusError {
+    let NotTheWizards { generation, .. } = refused;
+    let why = refused.why();
+    match caller {
+        WizardCaller::Wizard(uid) => BusError::AccessDenied(format!(
+            "Wizard.Confirm of generation {generation} refused for uid {uid}: {why}"
+        )),
+        WizardCaller::Admin(_) => BusError::NotPending(format!(
+            "generation {generation} is not the wizard's: {why}; use Config.Confirm"
+        )),
     }
-    Ok(())
 }
 
 #[interface(name = "org.telbox.Sysconfd1.Wizard")]
@@ -125,7 +81,7 @@ impl WizardIface {
     ) -> Result<(String, String), BusError> {
         require_wizard(conn, &header, "Preview").await?;
         super::check_input(&toml)?;
-        self.refuse_completed()?;
+        self.first_boot().refuse_completed()?;
         super::config::plan_reply(&self.shared, &toml, &session_address).await
     }
 
@@ -143,43 +99,23 @@ impl WizardIface {
     ) -> Result<u64, BusError> {
         let caller = require_wizard(conn, &header, "Complete").await?;
         super::check_input(&toml)?;
-        check_confirm_timeout(confirm_timeout_s)?;
-        let timeout =
-            (confirm_timeout_s > 0).then(|| Duration::from_secs(confirm_timeout_s.into()));
-        let mut engine = self.shared.engine.write().await;
-        self.refuse_completed()?;
         let req = ApplyRequest {
             text: toml,
             base: None,
-            confirm_timeout: timeout,
+            confirm_timeout: confirm_timeout(confirm_timeout_s)?,
             caller_uid: caller.uid(),
         };
-        let applied = engine.apply(req).await?;
-        let waiting = timeout.filter(|_| applied.changed);
-        match waiting {
-            Some(after) => {
-                write_atomic(
-                    &self.pending_marker(),
-                    format!("{}\n", applied.generation).as_bytes(),
-                    0o644,
-                )
-                .map_err(|e| {
-                    BusError::ApplyFailed(format!("recording the wizard's generation: {e}"))
-                })?;
-                drop(engine);
-                super::arm_confirm_timer(
-                    conn.clone(),
-                    self.shared.clone(),
-                    applied.generation,
-                    after,
-                );
-            }
-            None => {
-                self.mark_completed(applied.generation)?;
-                drop(engine);
-                self.completed_changed(&emitter).await?;
-            }
+        let done = self
+            .shared
+            .engine
+            .write()
+            .await
+            .complete_wizard(req)
+            .await?;
+        if done.completed {
+            self.completed_changed(&emitter).await?;
         }
+        let applied = done.applied;
         tracing::info!(
             generation = applied.generation,
             uid = caller.uid(),
@@ -199,25 +135,13 @@ impl WizardIface {
         generation: u64,
     ) -> Result<(), BusError> {
         let caller = require_wizard(conn, &header, "Confirm").await?;
-        let mut engine = self.shared.engine.write().await;
-        let made = self.wizard_generation();
-        if made != Some(generation) {
-            let why = match made {
-                Some(g) => format!("the wizard's Complete made generation {g}"),
-                None => "no Complete of the wizard waits for a confirm".to_owned(),
-            };
-            return Err(match caller {
-                WizardCaller::Wizard(uid) => BusError::AccessDenied(format!(
-                    "Wizard.Confirm of generation {generation} refused for uid {uid}: {why}"
-                )),
-                WizardCaller::Admin(_) => BusError::NotPending(format!(
-                    "generation {generation} is not the wizard's: {why}; use Config.Confirm"
-                )),
-            });
+        let confirmed = self.shared.engine.write().await.confirm_wizard(generation);
+        match confirmed {
+            Err(EngineError::NotTheWizards(refused)) => {
+                return Err(refused_confirm(caller, refused))
+            }
+            other => other?,
         }
-        engine.confirm(generation)?;
-        self.mark_completed(generation)?;
-        drop(engine);
         tracing::info!(
             generation,
             uid = caller.uid(),
@@ -230,6 +154,6 @@ impl WizardIface {
 
     #[zbus(property)]
     async fn completed(&self) -> bool {
-        self.marker().exists()
+        self.first_boot().completed()
     }
 }

@@ -5,6 +5,7 @@
 //! on-disk pending state.
 
 pub mod action;
+pub mod confirm;
 pub mod desired;
 mod failure;
 pub mod firmware;
@@ -18,6 +19,9 @@ mod sim_tests;
 #[cfg(test)]
 mod tests;
 mod views;
+#[cfg(test)]
+mod window_tests;
+pub mod wizard;
 
 use std::io;
 use std::path::PathBuf;
@@ -33,6 +37,7 @@ use failure::Left;
 use journal::{Backup, Journal};
 pub use observe::Observed;
 pub use pending::Pending;
+pub use wizard::{FirstBoot, NotTheWizards, WizardApplied};
 
 use crate::os::{Os, OsError, RealOs};
 use crate::root::Root;
@@ -91,6 +96,10 @@ pub enum EngineError {
     NotPending(u64),
     #[error("generation {0} is waiting for a confirmation; confirm it or roll it back before applying again")]
     AwaitingConfirm(u64),
+    #[error("the first-boot wizard has already completed; use Config.Apply")]
+    WizardCompleted,
+    #[error("generation {} is not the wizard's: {}", .0.generation, .0.why())]
+    NotTheWizards(NotTheWizards),
     #[error("{0}")]
     Desired(#[from] desired::DesiredError),
     #[error(transparent)]
@@ -227,6 +236,10 @@ pub struct Engine {
     os: Arc<dyn Os>,
     /// A failed apply not settled yet (status says degraded).
     left: Option<Left>,
+    /// The confirm window open now, and who hears when one expires.
+    windows: confirm::Windows,
+    /// The first-boot wizard's completion.
+    first_boot: FirstBoot,
 }
 
 impl Engine {
@@ -246,11 +259,14 @@ impl Engine {
     ) -> Result<(Engine, Recovery), EngineError> {
         std::fs::create_dir_all(&opts.state_dir).map_err(io_err("creating the state directory"))?;
         let opening = store::Opening::start(opts.state_dir.join("generations.db"));
+        let first_boot = FirstBoot::under(&opts.state_dir);
         let mut engine = Engine {
             opts,
             opening,
             os,
             left: None,
+            windows: confirm::Windows::new(),
+            first_boot,
         };
         let recovery = engine.recover().await?;
         Ok((engine, recovery))
@@ -513,6 +529,9 @@ impl Engine {
                 .and_then(|s| s.record(&journal.attempt(), Outcome::Applied, "")),
         };
         recorded?;
+        if let Some(t) = timeout {
+            self.windows.open(generation, t);
+        }
         journal.drop_kept(&*self.os);
         if let Err(e) = Journal::clear(state) {
             // The row says applied: the next start or apply drops it.

@@ -181,14 +181,17 @@ impl Engine {
         Ok(())
     }
 
-    /// Confirms a generation applied with a timeout.
+    /// Confirms a generation applied with a timeout: its window closes,
+    /// and when the wizard's `Complete` made it, the wizard has completed.
     pub fn confirm(&mut self, generation: u64) -> Result<(), EngineError> {
         match self.pending() {
             Some(p) if p.generation == generation => {
                 self.store()?
                     .set_outcome(generation, Outcome::Applied, "confirmed")?;
                 Pending::clear(&self.opts.state_dir)
-                    .map_err(io_err("clearing the pending confirmation"))
+                    .map_err(io_err("clearing the pending confirmation"))?;
+                self.windows.close(generation);
+                self.first_boot.confirmed(generation)
             }
             _ => Err(EngineError::NotPending(generation)),
         }
@@ -205,6 +208,7 @@ impl Engine {
             .set_outcome(p.generation, Outcome::RolledBack, reason)?;
         Pending::clear(&self.opts.state_dir)
             .map_err(io_err("clearing the pending confirmation"))?;
+        self.windows.close(p.generation);
         Ok(Some(p.generation))
     }
 

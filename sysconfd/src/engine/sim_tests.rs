@@ -14,7 +14,7 @@ use crate::network::{Link, NetAction, NetState};
 use crate::os::{Call, Fault, Faulty, FileState, Machine, SimOs, SimState};
 use crate::services::{Service, ServiceState};
 
-const A: &str = r#"
+pub(super) const A: &str = r#"
 [system]
 hostname = "telbox"
 domain = "example.com"
@@ -31,7 +31,7 @@ mtu = 1500
 "#;
 
 /// A different box: host name, address, MTU, DNS and NTP servers all change.
-const B: &str = r#"
+pub(super) const B: &str = r#"
 [system]
 hostname = "newbox"
 domain = "example.com"
@@ -80,14 +80,14 @@ fn bare() -> SimState {
 }
 
 /// A simulated box and the state directory of its sysconfd.
-struct SimBox {
-    sim: SimOs,
+pub(super) struct SimBox {
+    pub(super) sim: SimOs,
     dir: tempfile::TempDir,
     set_hostname: bool,
 }
 
 impl SimBox {
-    fn new() -> SimBox {
+    pub(super) fn new() -> SimBox {
         SimBox::with(bare())
     }
 
@@ -99,7 +99,7 @@ impl SimBox {
         }
     }
 
-    fn state(&self) -> PathBuf {
+    pub(super) fn state(&self) -> PathBuf {
         self.dir.path().join("state")
     }
 
@@ -114,7 +114,7 @@ impl SimBox {
         }
     }
 
-    async fn open(&self) -> (Engine, Recovery) {
+    pub(super) async fn open(&self) -> (Engine, Recovery) {
         Engine::open_with(self.options(), Arc::new(self.sim.clone()))
             .await
             .unwrap()
@@ -130,7 +130,7 @@ impl SimBox {
 
     /// The machine, with this box's state directory (which generated
     /// files name) written `STATE`, so machines of two boxes compare.
-    fn machine(&self) -> Machine {
+    pub(super) fn machine(&self) -> Machine {
         let mut m = self.sim.state().machine();
         let state = self.state().display().to_string();
         for f in m.files.values_mut() {
@@ -146,7 +146,7 @@ impl SimBox {
     }
 }
 
-fn req(text: &str) -> ApplyRequest {
+pub(super) fn req(text: &str) -> ApplyRequest {
     ApplyRequest {
         text: text.to_owned(),
         base: None,
@@ -155,14 +155,14 @@ fn req(text: &str) -> ApplyRequest {
     }
 }
 
-fn with_confirm(text: &str) -> ApplyRequest {
+pub(super) fn with_confirm(text: &str) -> ApplyRequest {
     ApplyRequest {
         confirm_timeout: Some(Duration::from_secs(120)),
         ..req(text)
     }
 }
 
-fn outcomes(e: &Engine) -> Vec<(u64, Outcome)> {
+pub(super) fn outcomes(e: &Engine) -> Vec<(u64, Outcome)> {
     e.history(0, u64::MAX)
         .unwrap()
         .1
