@@ -277,6 +277,7 @@ async fn run_daemon(
         &state_dir,
         services,
         bus::settings_of(&in_force, &root),
+        Arc::new(sysconfd::os::ha::RealHaOs),
     );
     apply_seed(&mut engine, &seed).await;
     if let Err(e) = engine.converge().await {

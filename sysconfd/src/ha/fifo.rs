@@ -5,12 +5,13 @@
 //! so a line is out of the pipe only when the runtime has it.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
 use super::machine::{Path as VrrpPath, VrrpState};
+use crate::os::ha::HaOs;
 
 /// One line of the FIFO that concerns sysconfd.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,19 +43,10 @@ pub fn parse(line: &str) -> Option<Notice> {
     Some(Notice::State(path, state))
 }
 
-/// Creates the FIFO (mode 0600) unless it exists.
-pub fn create(path: &Path) -> io::Result<()> {
-    match nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600)) {
-        Ok(()) => Ok(()),
-        Err(nix::errno::Errno::EEXIST) => Ok(()),
-        Err(e) => Err(io::Error::from(e)),
-    }
-}
-
 /// Follows the FIFO for ever, sending each notice in order.
-pub async fn follow(path: std::path::PathBuf, tx: mpsc::UnboundedSender<Notice>) {
+pub async fn follow(os: Arc<dyn HaOs>, path: PathBuf, tx: mpsc::UnboundedSender<Notice>) {
     loop {
-        if let Err(e) = follow_once(&path, &tx).await {
+        if let Err(e) = follow_once(&*os, &path, &tx).await {
             tracing::warn!(path = %path.display(), error = %e, "reading keepalived's notify FIFO");
         }
         if tx.is_closed() {
@@ -64,38 +56,26 @@ pub async fn follow(path: std::path::PathBuf, tx: mpsc::UnboundedSender<Notice>)
     }
 }
 
-async fn follow_once(path: &Path, tx: &mpsc::UnboundedSender<Notice>) -> io::Result<()> {
-    create(path)?;
-    // Opened for reading and writing, so no writer closing it ends the stream.
-    let mut pipe = tokio::net::unix::pipe::OpenOptions::new()
-        .read_write(true)
-        .open_receiver(path)?;
-    let mut line = Vec::with_capacity(64);
-    let mut byte = [0u8; 1];
-    loop {
-        if pipe.read(&mut byte).await? == 0 {
-            return Ok(());
+async fn follow_once(
+    os: &dyn HaOs,
+    path: &Path,
+    tx: &mpsc::UnboundedSender<Notice>,
+) -> io::Result<()> {
+    os.create_fifo(path)?;
+    let mut hear = |line: String| {
+        tracing::debug!(line = %line, "keepalived notice");
+        match parse(&line) {
+            Some(notice) => tx.send(notice).is_ok(),
+            None => true,
         }
-        if byte[0] != b'\n' {
-            if line.len() < 512 {
-                line.push(byte[0]);
-            }
-            continue;
-        }
-        let text = String::from_utf8_lossy(&line).into_owned();
-        line.clear();
-        tracing::debug!(line = %text, "keepalived notice");
-        if let Some(notice) = parse(&text) {
-            if tx.send(notice).is_err() {
-                return Ok(());
-            }
-        }
-    }
+    };
+    os.follow_fifo(path, &mut hear).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::os::ha::{RealHaOs, SimHaOs};
 
     #[test]
     fn keepalived_lines_are_read_for_our_instances_only() {
@@ -120,7 +100,7 @@ mod tests {
     async fn lines_come_out_in_order_and_survive_a_reader_that_went_away() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notify.fifo");
-        create(&path).unwrap();
+        RealHaOs.create_fifo(&path).unwrap();
         // A writer holding the pipe open, as keepalived does.
         let mut writer = std::fs::OpenOptions::new()
             .read(true)
@@ -132,7 +112,7 @@ mod tests {
             .write_all(b"INSTANCE \"telbox\" BACKUP 100\nINSTANCE \"telbox\" MASTER 100\n")
             .unwrap();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let reader = tokio::spawn(follow(path.clone(), tx));
+        let reader = tokio::spawn(follow(Arc::new(RealHaOs), path.clone(), tx));
         assert_eq!(
             rx.recv().await,
             Some(Notice::State(VrrpPath::Advert, VrrpState::Backup))
@@ -147,11 +127,33 @@ mod tests {
             .write_all(b"INSTANCE \"telbox\" FAULT 100\n")
             .unwrap();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let again = tokio::spawn(follow(path, tx));
+        let again = tokio::spawn(follow(Arc::new(RealHaOs), path, tx));
         assert_eq!(
             rx.recv().await,
             Some(Notice::State(VrrpPath::Advert, VrrpState::Fault))
         );
         again.abort();
+    }
+
+    #[tokio::test]
+    async fn the_simulated_fifo_gives_our_notices_in_order() {
+        let os = SimHaOs::new();
+        let path = PathBuf::from("/var/lib/telbox/ha/notify.fifo");
+        os.notify("INSTANCE \"telbox\" BACKUP 100");
+        os.notify("INSTANCE \"other\" MASTER 100");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(follow(Arc::new(os.clone()), path.clone(), tx));
+        assert_eq!(
+            rx.recv().await,
+            Some(Notice::State(VrrpPath::Advert, VrrpState::Backup))
+        );
+        os.notify("INSTANCE \"telbox_second\" MASTER 100");
+        assert_eq!(
+            rx.recv().await,
+            Some(Notice::State(VrrpPath::Second, VrrpState::Master))
+        );
+        reader.abort();
+        assert_eq!(os.with(|s| s.fifos.clone()), vec![path]);
+        assert!(os.with(|s| s.fifo_lines.is_empty()), "every line was read");
     }
 }

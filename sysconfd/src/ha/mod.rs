@@ -26,6 +26,8 @@ pub mod render;
 pub mod runtime;
 pub mod services;
 pub mod settings;
+#[cfg(test)]
+mod sim_tests;
 
 use std::path::Path;
 

@@ -24,6 +24,7 @@ use super::machine::{Command, Input, Kept, Machine, Path as VrrpPath, VrrpState}
 use super::relays;
 use super::services::HaServices;
 use super::settings::{HaPaths, HaSettings, Side, CHECK_FALL, CHECK_GRACE, CHECK_INTERVAL};
+use crate::os::ha::HaOs;
 use crate::root::Root;
 
 /// Transitions kept in the history.
@@ -57,16 +58,15 @@ struct Record {
 }
 
 impl Record {
-    fn load(path: &Path) -> Record {
-        std::fs::read(path)
-            .ok()
+    fn load(os: &dyn HaOs, path: &Path) -> Record {
+        os.load_record(path)
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
     }
 
-    fn save(&self, path: &Path) {
+    fn save(&self, os: &dyn HaOs, path: &Path) {
         let text = serde_json::to_vec_pretty(self).unwrap_or_default();
-        if let Err(e) = crate::files::write_atomic(path, &text, 0o600) {
+        if let Err(e) = os.save_record(path, &text) {
             tracing::error!(path = %path.display(), error = %e, "could not record the HA state");
         }
     }
@@ -115,6 +115,8 @@ pub struct Prepared {
 }
 
 struct Runtime {
+    /// Everything the runtime does to the machine but the services and relays.
+    os: Arc<dyn HaOs>,
     paths: HaPaths,
     bnfos_conf: PathBuf,
     services: Arc<HaServices>,
@@ -147,35 +149,24 @@ fn machine_for(s: &HaSettings) -> Option<Machine> {
     })
 }
 
-/// Whether the keepalived a previous sysconfd started still runs.
-fn keepalived_runs(state_dir: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(state_dir.join("keepalived.pid")) else {
-        return false;
-    };
-    let Ok(pid) = text.trim().parse::<u32>() else {
-        return false;
-    };
-    crate::services::running_program(pid).as_deref() == Some("keepalived")
-}
-
 impl Ha {
     /// Restores what was done before a restart and writes keepalived's
     /// track files, before the engine starts keepalived. `settings` is
-    /// what the configuration in force asks for.
+    /// what the configuration in force asks for; `os` is the machine.
     pub fn prepare(
         root: &Root,
         state_dir: &Path,
         services: HaServices,
         settings: Option<HaSettings>,
+        os: Arc<dyn HaOs>,
     ) -> Prepared {
         let paths = HaPaths::under(state_dir);
-        if let Err(e) =
-            std::fs::create_dir_all(&paths.dir).and_then(|_| fifo::create(&paths.fifo()))
-        {
+        if let Err(e) = os.create_fifo(&paths.fifo()) {
             tracing::error!(dir = %paths.dir.display(), error = %e, "could not prepare the HA directory");
         }
-        let mut record = Record::load(&paths.state_file());
-        if !keepalived_runs(state_dir) {
+        let mut record = Record::load(&*os, &paths.state_file());
+        // The keepalived a previous sysconfd started may still run.
+        if !os.keepalived_runs(&state_dir.join("keepalived.pid")) {
             // A fresh keepalived knows nothing yet: neither do we.
             record.kept.advert = VrrpState::Unknown;
             record.kept.second = VrrpState::Unknown;
@@ -184,6 +175,7 @@ impl Ha {
         let (tx, rx) = mpsc::unbounded_channel();
         let (settings_tx, _) = watch::channel(settings.clone());
         let mut runtime = Runtime {
+            os,
             paths,
             bnfos_conf: root.path(crate::engine::desired::BNFOS_CONF),
             services: services.clone(),
@@ -339,7 +331,7 @@ impl Prepared {
         let Prepared { ha, runtime, rx } = self;
         let tx = ha.tx.clone();
         let (ntx, mut nrx) = mpsc::unbounded_channel();
-        tokio::spawn(fifo::follow(runtime.paths.fifo(), ntx));
+        tokio::spawn(fifo::follow(runtime.os.clone(), runtime.paths.fifo(), ntx));
         let forward = tx.clone();
         tokio::spawn(async move {
             while let Some(n) = nrx.recv().await {
@@ -351,6 +343,7 @@ impl Prepared {
         tokio::spawn(health_loop(
             runtime.settings_tx.subscribe(),
             runtime.services.clone(),
+            runtime.os.clone(),
             runtime.gate.clone(),
             tx,
         ));
@@ -383,7 +376,7 @@ impl Runtime {
             self.ensure_running().await;
         }
         if let Some(s) = &self.settings {
-            apply_nft(Some(s)).await;
+            apply_nft(&*self.os, Some(s)).await;
             if s.side == Side::Standalone {
                 self.standalone_start().await;
             }
@@ -482,7 +475,7 @@ impl Runtime {
         }
         if changed_vrrp {
             self.record.kept = self.machine.as_ref().map(|m| m.kept()).unwrap_or_default();
-            self.record.save(&self.paths.state_file());
+            self.record.save(&*self.os, &self.paths.state_file());
         }
     }
 
@@ -492,7 +485,7 @@ impl Runtime {
             Command::Fault(f) => (self.paths.health_file(), format!("{}\n", u8::from(*f))),
             _ => return,
         };
-        if let Err(e) = crate::files::write_replace(&path, text.as_bytes(), 0o644) {
+        if let Err(e) = self.os.write_track_file(&path, &text) {
             tracing::error!(path = %path.display(), error = %e, "could not write keepalived's track file");
         }
     }
@@ -517,7 +510,7 @@ impl Runtime {
         if let Some(m) = &self.machine {
             self.record.kept = m.kept();
         }
-        self.record.save(&self.paths.state_file());
+        self.record.save(&*self.os, &self.paths.state_file());
         self.finish(ha, pending).await;
     }
 
@@ -540,7 +533,7 @@ impl Runtime {
         let excess = self.record.history.len().saturating_sub(HISTORY);
         self.record.history.drain(..excess);
         self.record.pending = None;
-        self.record.save(&self.paths.state_file());
+        self.record.save(&*self.os, &self.paths.state_file());
         self.publish(ha);
         if let Some(conn) = ha.conn.get() {
             let json = serde_json::to_string(&t).unwrap_or_default();
@@ -650,7 +643,7 @@ impl Runtime {
         }
         self.settings = settings.clone();
         let _ = self.settings_tx.send(settings.clone());
-        apply_nft(settings.as_ref()).await;
+        apply_nft(&*self.os, settings.as_ref()).await;
         if settings
             .as_ref()
             .is_some_and(|s| s.side == Side::Standalone)
@@ -709,35 +702,13 @@ impl Runtime {
 }
 
 /// Loads (or removes) the nftables table that lets VRRP in from the peer only.
-async fn apply_nft(settings: Option<&HaSettings>) {
+async fn apply_nft(os: &dyn HaOs, settings: Option<&HaSettings>) {
     let rules = match settings {
         Some(s) if s.side != Side::Standalone => super::render::nft_rules(s),
         _ => super::render::nft_removal(),
     };
-    let child = tokio::process::Command::new("nft")
-        .args(["-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "could not run nft for the VRRP rules");
-            return;
-        }
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        use tokio::io::AsyncWriteExt;
-        let _ = stdin.write_all(rules.as_bytes()).await;
-    }
-    match child.wait_with_output().await {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => tracing::error!(
-            stderr = %String::from_utf8_lossy(&out.stderr),
-            "nft refused the VRRP rules"
-        ),
-        Err(e) => tracing::error!(error = %e, "nft"),
+    if let Err(e) = os.load_nft(rules).await {
+        tracing::error!(error = %e, "nft refused the VRRP rules");
     }
 }
 
@@ -746,6 +717,7 @@ async fn apply_nft(settings: Option<&HaSettings>) {
 async fn health_loop(
     mut settings: watch::Receiver<Option<HaSettings>>,
     services: Arc<HaServices>,
+    os: Arc<dyn HaOs>,
     gate: Arc<Gate>,
     tx: mpsc::UnboundedSender<Event>,
 ) {
@@ -766,7 +738,7 @@ async fn health_loop(
             fails = 0;
             Ok(())
         } else {
-            match super::health::check(&s, &services).await {
+            match super::health::check(&s, &services, &*os).await {
                 Ok(()) => {
                     fails = 0;
                     Ok(())

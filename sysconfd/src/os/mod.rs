@@ -17,12 +17,16 @@
 //! alone; `tests/os_seam.rs` fails when one appears elsewhere in sysconfd.
 //! The udev monitor the hardware watch listens to ([`uevents`]) is one of
 //! them: the watch only learns from it when to read the machine again.
+//! The HA runtime's edge (keepalived's notify FIFO and track files, its
+//! record, the VRRP nftables table, the health check commands) is
+//! [`ha::HaOs`], with a real and a simulated implementation of its own.
 
 pub mod commands;
 pub mod dhclient;
 pub mod dhcp_clients;
 mod fault;
 pub mod files;
+pub mod ha;
 pub mod host;
 pub mod link_dump;
 pub mod netlink;
