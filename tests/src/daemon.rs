@@ -27,6 +27,23 @@ role = "voip"
 address = "192.0.2.10/24"
 "#;
 
+/// The box the core and fault tests start from: [`ONE_VOIP_LINK`] with a
+/// name server and a gateway.
+pub const VOIP_LINK_WITH_GATEWAY: &str = r#"
+[system]
+hostname = "telbox"
+domain = "example.com"
+
+[dns]
+nameservers = ["192.0.2.1"]
+
+[[network.interface]]
+name = "eth0"
+role = "voip"
+address = "192.0.2.10/24"
+gateway = "192.0.2.1"
+"#;
+
 pub struct Sysconfd {
     child: Option<Child>,
     pub root: PathBuf,

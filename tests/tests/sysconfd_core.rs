@@ -9,22 +9,11 @@ use std::time::{Duration, Instant};
 
 use telbox_tests::bins::{bin, require_root};
 use telbox_tests::bus::{PrivateBus, ALLOW_ALL_POLICY};
-use telbox_tests::daemon::{scratch_dir, shared_file, snapshot, text, Sysconfd};
+use telbox_tests::daemon::{
+    scratch_dir, shared_file, snapshot, text, Sysconfd, VOIP_LINK_WITH_GATEWAY,
+};
 
-const BASE: &str = r#"
-[system]
-hostname = "telbox"
-domain = "example.com"
-
-[dns]
-nameservers = ["192.0.2.1"]
-
-[[network.interface]]
-name = "eth0"
-role = "voip"
-address = "192.0.2.10/24"
-gateway = "192.0.2.1"
-"#;
+const BASE: &str = VOIP_LINK_WITH_GATEWAY;
 
 fn with_hostname(name: &str) -> String {
     BASE.replace("hostname = \"telbox\"", &format!("hostname = \"{name}\""))

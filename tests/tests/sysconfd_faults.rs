@@ -15,22 +15,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use telbox_tests::bins::{bin, require_root};
 use telbox_tests::bus::PrivateBus;
-use telbox_tests::daemon::{scratch_dir, shared_file, snapshot, text, Sysconfd, DEFAULT_LINKS};
+use telbox_tests::daemon::{
+    scratch_dir, shared_file, snapshot, text, Sysconfd, DEFAULT_LINKS, VOIP_LINK_WITH_GATEWAY,
+};
 
-const OLD: &str = r#"
-[system]
-hostname = "telbox"
-domain = "example.com"
-
-[dns]
-nameservers = ["192.0.2.1"]
-
-[[network.interface]]
-name = "eth0"
-role = "voip"
-address = "192.0.2.10/24"
-gateway = "192.0.2.1"
-"#;
+const OLD: &str = VOIP_LINK_WITH_GATEWAY;
 
 /// Routes the new config adds, 10.0.N.0/24 via the gateway.
 const NEW_ROUTES: usize = 200;

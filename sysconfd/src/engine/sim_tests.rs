@@ -14,6 +14,7 @@ use crate::network::{Link, NetAction, NetState};
 use crate::os::{Call, Fault, Faulty, FileState, Machine, SimOs, SimState};
 use crate::services::{Service, ServiceState};
 
+/// The box every engine test starts from: one VoIP link, DNS, a gateway.
 pub(super) const A: &str = r#"
 [system]
 hostname = "telbox"

@@ -6,19 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 
-const A: &str = r#"
-[system]
-hostname = "telbox"
-domain = "example.com"
-
-[dns]
-nameservers = ["192.0.2.1"]
-
-[[network.interface]]
-name = "eth0"
-role = "voip"
-address = "192.0.2.10/24"
-"#;
+/// The box the engine tests start from (its network is left alone here).
+use super::sim_tests::A;
 
 fn b() -> String {
     A.replace("\"telbox\"", "\"newbox\"")
