@@ -2,7 +2,9 @@
 //! -> render and plan (plain functions) -> apply through the seam -> verify
 //! (observe again, plan again: nothing may be left) -> record a generation.
 //! Crash-safe through the apply journal; commit-confirmed through the
-//! on-disk pending state.
+//! on-disk pending state, whose window the engine enforces itself
+//! ([`confirm`]). The first-boot wizard's once-only completion is its
+//! record too ([`wizard`]); the D-Bus layer only adapts.
 
 pub mod action;
 pub mod confirm;
