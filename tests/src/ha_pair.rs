@@ -37,6 +37,11 @@ impl Default for PairSpec {
     }
 }
 
+/// A dead box sends nothing ([`HaBox::kill_all`]); its own table, so a test's
+/// and sysconfd's rules stay as they are.
+const DEAD: &str = "table inet telbox_test_dead {\n  chain output {\n    type filter hook output priority -300; policy drop;\n  }\n}\n";
+const ALIVE: &str = "delete table inet telbox_test_dead\n";
+
 /// One box of the pair.
 pub struct HaBox {
     pub name: &'static str,
@@ -82,23 +87,51 @@ impl HaBox {
         self.daemon.as_ref().expect("sysconfd runs")
     }
 
-    /// SIGKILL to every process in the box: sysconfd, keepalived, Asterisk.
+    /// The box dies as when it loses power: it falls silent at once (an
+    /// nftables table drops everything it sends), then every process in
+    /// it is SIGKILLed: sysconfd, keepalived, Asterisk. Silence first,
+    /// because the processes do not die at one instant: keepalived's VRRP
+    /// process, told of its parent's death, may still send a priority-0
+    /// advert on its way out, and the peer would take over at once rather
+    /// than notice the silence. The table goes once nothing runs in the box.
     pub fn kill_all(&mut self) {
+        use nix::sys::signal::{kill, Signal};
+        self.nft(DEAD);
+        let pids = || -> Vec<nix::unistd::Pid> {
+            let out = std::process::Command::new("ip")
+                .args(["netns", "pids", self.ns.name()])
+                .output()
+                .expect("ip netns pids");
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+                .map(nix::unistd::Pid::from_raw)
+                .collect()
+        };
+        let start = Instant::now();
+        loop {
+            let running = pids();
+            if running.is_empty() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "{}: processes still run after SIGKILL: {running:?}",
+                self.name
+            );
+            for &pid in &running {
+                let _ = kill(pid, Signal::SIGKILL);
+            }
+            // sysconfd is our child: reaped here, so it is not listed again.
+            if let Some(mut d) = self.daemon.take() {
+                d.kill();
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
         if let Some(mut d) = self.daemon.take() {
             d.kill();
         }
-        let out = std::process::Command::new("ip")
-            .args(["netns", "pids", self.ns.name()])
-            .output()
-            .expect("ip netns pids");
-        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-            if let Ok(pid) = pid.parse::<i32>() {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-        }
+        self.nft(ALIVE);
     }
 
     /// Kills sysconfd alone (keepalived and Asterisk go on), as a crash would.
