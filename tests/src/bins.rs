@@ -2,14 +2,23 @@
 
 use std::path::PathBuf;
 
-/// The built binary `name` (from the same target directory as the running test).
-/// `make test` builds every binary first; a missing one is a loud failure.
+/// The built binary `name` (from the same target directory as the running test,
+/// or from `TELBOX_BIN_DIR` when set: the benchmarks drive release binaries
+/// from a debug harness). `make test` builds every binary first; a missing
+/// one is a loud failure.
 pub fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current test executable");
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target profile directory");
+    let dir = match std::env::var_os("TELBOX_BIN_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            // A test runs from PROFILE/deps, a harness binary from PROFILE.
+            let exe = std::env::current_exe().expect("current test executable");
+            let dir = exe.parent().expect("target profile directory");
+            match dir.file_name() {
+                Some(d) if d == "deps" => dir.parent().unwrap_or(dir).to_owned(),
+                _ => dir.to_owned(),
+            }
+        }
+    };
     let path = dir.join(name);
     assert!(
         path.exists(),
