@@ -9,3 +9,6 @@ echo "== network: 50 links (address, MTU, route) and a no-op re-apply"
 echo
 echo "== DAHDI: scan + config generation on the mixed fixture"
 ./tests/bench/dahdi.sh
+echo
+echo "== HA: a dead master, the slave active with its services and the Berofos at A–D"
+./tests/bench/ha.sh
