@@ -13,7 +13,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DEB_PACKAGES := dbus systemd libudev-dev pkg-config kea-dhcp4-server chrony dahdi-source dahdi iproute2 \
 	nftables isc-dhcp-client ifupdown keepalived util-linux procps \
-	iputils-ping hyperfine shellcheck genimage dosfstools mtools fdisk e2fsprogs man-db \
+	iputils-ping iputils-arping hyperfine shellcheck genimage dosfstools mtools fdisk e2fsprogs man-db \
 	python3-magic python3-flake8 chromium chromium-driver
 BINARIES := appliance sysconfd hwmgr telbox-wizard
 CARGO_TARGET := $(or $(CARGO_TARGET_DIR),target)

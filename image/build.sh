@@ -24,7 +24,7 @@ security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 # What the image runs, and what DKMS needs for the DAHDI modules (removed
 # again by rootfs-hook.sh once the modules are built).
 packages=(systemd systemd-sysv dbus udev kmod iproute2 procps util-linux
-	kea-dhcp4-server chrony keepalived nftables isc-dhcp-client dahdi
+	kea-dhcp4-server chrony keepalived nftables isc-dhcp-client iputils-arping dahdi
 	linux-image-amd64 linux-headers-amd64 dahdi-dkms less)
 
 # Sizes as in genimage.cfg (MiB).

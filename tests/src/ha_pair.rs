@@ -20,6 +20,8 @@ use crate::netns::Netns;
 /// The Berofos simulator's address on the advert path.
 pub const FOS_ADDRESS: &str = "10.9.0.20";
 pub const FOS_MAC: &str = "00:19:32:00:00:01";
+/// The service address phones use; on the active box's eth0.
+pub const SERVICE_ADDRESS: &str = "10.9.0.9/24";
 
 /// How a pair is set up.
 #[derive(Debug, Clone)]
@@ -131,6 +133,12 @@ impl HaBox {
         if let Some(mut d) = self.daemon.take() {
             d.kill();
         }
+        // A box that lost power comes back without the service address.
+        let _ = self
+            .ns
+            .command("ip")
+            .args(["addr", "del", SERVICE_ADDRESS, "dev", "eth0"])
+            .output();
         self.nft(ALIVE);
     }
 
@@ -218,6 +226,22 @@ impl HaBox {
         fs::remove_file(self.sim_dir().join("asterisk.ok")).expect("asterisk runs");
     }
 
+    /// Whether the box's eth0 carries the service address.
+    pub fn has_service_address(&self) -> bool {
+        let out = crate::netns::run(
+            self.ns
+                .command("ip")
+                .args(["-4", "-o", "addr", "show", "dev", "eth0"]),
+        );
+        out.contains(&format!("inet {SERVICE_ADDRESS} "))
+    }
+
+    /// The MAC address of the box's eth0.
+    pub fn mac(&self) -> String {
+        let out = crate::netns::run(self.ns.command("cat").arg("/sys/class/net/eth0/address"));
+        out.trim().to_owned()
+    }
+
     /// Runs `nft` inside the box.
     pub fn nft(&self, rules: &str) {
         let mut child = self
@@ -283,6 +307,7 @@ address = "10.8.0.{me}/24"
 role = "{role}"
 peer = "10.9.0.{peer}"
 interface = "eth0"
+virtual_address = "{SERVICE_ADDRESS}"
 second_peer = "10.8.0.{peer}"
 second_interface = "eth1"
 shared_key_file = "/etc/telbox/secrets/ha.key"
@@ -336,6 +361,34 @@ fn make_box(name: &'static str, me: u8, spec: &PairSpec, bridges: &Netns) -> HaB
 }
 
 impl Pair {
+    /// The MAC the Berofos side of the advert path has for the service
+    /// address, if it has one (from ARP).
+    pub fn service_mac_seen(&self) -> Option<String> {
+        let vip = SERVICE_ADDRESS.split('/').next().unwrap();
+        let out = crate::netns::run(
+            self.fos_ns
+                .command("ip")
+                .args(["neigh", "show", vip, "dev", "eth0"]),
+        );
+        let mut words = out.split_whitespace();
+        words.find(|w| *w == "lladdr")?;
+        words.next().map(str::to_owned)
+    }
+
+    /// The Berofos side talks to the service address once, so that it has
+    /// an ARP entry for it (a gratuitous ARP updates entries, makes none).
+    pub fn reach_service_address(&self) {
+        let vip = SERVICE_ADDRESS.split('/').next().unwrap();
+        let ok = self
+            .fos_ns
+            .command("ping")
+            .args(["-q", "-c", "1", "-W", "2", vip])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("ping");
+        assert!(ok.success(), "the service address {vip} does not answer");
+    }
+
     /// Builds the topology and starts the master, then the slave once the
     /// master holds the service.
     pub fn start(spec: PairSpec) -> Pair {

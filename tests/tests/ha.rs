@@ -27,6 +27,10 @@ fn a_dead_master_is_replaced_and_fails_back_after_its_delay_each_action_once() {
     assert_eq!(pair.slave.asterisk_starts(), 0);
     assert_eq!(pair.fos.relay_commands(), 0);
     let moved_before = pair.fos.relay_changes();
+    assert!(pair.master.has_service_address());
+    assert!(!pair.slave.has_service_address());
+    pair.reach_service_address();
+    assert_eq!(pair.service_mac_seen(), Some(pair.master.mac()));
 
     pair.master.kill_all();
     let took = pair.slave.wait_state("active", Duration::from_secs(5));
@@ -38,6 +42,14 @@ fn a_dead_master_is_replaced_and_fails_back_after_its_delay_each_action_once() {
     let s = pair.slave.status();
     assert_eq!(s["services"]["asterisk"], "active", "{s:#}");
     assert_eq!(pair.fos.relay_commands(), 1);
+    // The service address moved to the slave, and its gratuitous ARP told
+    // the advert path so.
+    assert!(pair.slave.has_service_address());
+    eventually(
+        Duration::from_secs(3),
+        "the slave's MAC for the service address",
+        || pair.service_mac_seen() == Some(pair.slave.mac()),
+    );
 
     // The master is back: it waits its failback delay (3 s), then takes back.
     let back = Instant::now();
@@ -81,6 +93,8 @@ fn a_dead_master_is_replaced_and_fails_back_after_its_delay_each_action_once() {
         "once at first, once after the failback"
     );
     assert_eq!(pair.slave.transitions(), ["active", "standby"]);
+    assert!(!pair.slave.has_service_address());
+    assert!(pair.master.has_service_address());
     let h = pair.slave.history();
     assert!(
         h[0]["actions"]

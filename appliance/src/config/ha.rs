@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::berofos::Berofos;
 use super::diag::Check;
-use super::network::Network;
+use super::network::{LinkView, Network};
 use super::values::{AbsPath, Ident, InterfaceName, Ipv4Cidr, SafeText};
 use crate::path;
 
@@ -37,7 +37,9 @@ pub struct Ha {
     /// Interface the adverts use; the VoIP interface when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface: Option<InterfaceName>,
-    /// Service address that follows the master, such as `10.0.0.1/24`.
+    /// Service address that follows the active box, such as `10.0.0.10/24`: a
+    /// free address of the advert link's subnet, with its prefix. The box
+    /// that becomes active adds it and announces it by gratuitous ARP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub virtual_address: Option<Ipv4Cidr>,
     /// File (mode 0600) with the key both boxes share to authenticate adverts.
@@ -165,6 +167,64 @@ impl Ha {
         if self.role != HaRole::Disabled {
             self.check_pair(net, cx);
             self.check_second_path(net, cx);
+            self.check_virtual_address(net, cx);
+        }
+    }
+
+    /// The link the adverts leave on: `interface`, else the VoIP link.
+    pub fn link<'a>(&self, net: &'a Network) -> Option<LinkView<'a>> {
+        match &self.interface {
+            Some(name) => net.links().find(|l| l.name == name),
+            None => net.voip_link(),
+        }
+    }
+
+    /// The service address and the link it goes on while this box is
+    /// active; `None` without a pair or without `virtual_address`.
+    pub fn service_address<'a>(&self, net: &'a Network) -> Option<(&'a str, Ipv4Cidr)> {
+        if self.role == HaRole::Disabled {
+            return None;
+        }
+        let address = self.virtual_address?;
+        Some((self.link(net)?.name.as_str(), address))
+    }
+
+    /// The service address: a free host of the advert link's own subnet.
+    fn check_virtual_address(&self, net: &Network, cx: &mut Check) {
+        let Some(vip) = self.virtual_address else {
+            return;
+        };
+        let at = path!["ha", "virtual_address"];
+        let Some(own) = self.link_subnet(net) else {
+            return cx.error_help(
+                at,
+                "the service address needs a static address on the link the adverts use",
+                "give that link a static `address` in the same subnet",
+            );
+        };
+        if !own.contains(vip.addr) || vip.prefix != own.prefix {
+            return cx.error_help(
+                at,
+                format!(
+                    "{vip} is not inside {}, the subnet the adverts leave on",
+                    own.subnet()
+                ),
+                format!(
+                    "give a free address of {} with the same prefix",
+                    own.subnet()
+                ),
+            );
+        }
+        let taken = [
+            (Some(own.addr), "this box's own address"),
+            (self.peer, "the peer's address"),
+        ];
+        if let Some((_, what)) = taken.iter().find(|(a, _)| *a == Some(vip.addr)) {
+            cx.error_help(
+                at,
+                format!("{} is {what}", vip.addr),
+                "the service address follows the active box: give one neither box has",
+            );
         }
     }
 
@@ -258,10 +318,7 @@ impl Ha {
 
     /// The address of the link the adverts use: `interface`, else the VoIP link.
     fn link_subnet(&self, net: &Network) -> Option<Ipv4Cidr> {
-        match &self.interface {
-            Some(name) => net.links().find(|l| l.name == name).and_then(|l| l.address),
-            None => net.voip_link().and_then(|l| l.address),
-        }
+        self.link(net).and_then(|l| l.address)
     }
 
     fn check_pair(&self, net: &Network, cx: &mut Check) {

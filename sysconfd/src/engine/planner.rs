@@ -39,7 +39,9 @@ fn network_actions(desired: &Desired, observed: &Observed) -> Result<Vec<Action>
     if !missing.is_empty() {
         return Err(EngineError::MissingLinks(missing));
     }
-    Ok(network::plan(&desired.config.network, net)
+    let config = &desired.config;
+    let kept = config.ha.service_address(&config.network);
+    Ok(network::plan_keeping(&config.network, net, kept)
         .into_iter()
         .map(Action::Net)
         .collect())

@@ -37,7 +37,7 @@ impl Engine {
             .collect();
         let differs: Vec<String> = config
             .map(|c| {
-                network::plan(&c.network, &observed)
+                network::plan_keeping(&c.network, &observed, c.ha.service_address(&c.network))
                     .iter()
                     .map(ToString::to_string)
                     .collect()

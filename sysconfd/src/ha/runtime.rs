@@ -547,12 +547,17 @@ impl Runtime {
         }
     }
 
-    /// Starts or stops the services, then throws the relays.
+    /// Becoming active: the service address on and announced, the services
+    /// started, the relays thrown; going to standby: the services stopped,
+    /// the address off, the relays thrown.
     async fn perform(&self, active: bool) -> Vec<HaAction> {
         let Some(s) = &self.settings else {
             return Vec::new();
         };
         let mut actions = Vec::new();
+        if active {
+            actions.extend(self.service_address(s, true).await);
+        }
         let names: Vec<&String> = if active {
             s.services.iter().collect()
         } else {
@@ -564,14 +569,13 @@ impl Runtime {
             } else {
                 ("stop", self.services.stop(name).await)
             };
-            if let Err(e) = &result {
-                tracing::error!(service = %name, error = %e, "could not {verb} an HA service");
-            }
-            actions.push(HaAction {
-                what: format!("{verb} {name}"),
-                ok: result.is_ok(),
-                detail: result.err().map(|e| e.to_string()).unwrap_or_default(),
-            });
+            actions.push(action(
+                format!("{verb} {name}"),
+                result.map_err(|e| e.to_string()),
+            ));
+        }
+        if !active {
+            actions.extend(self.service_address(s, false).await);
         }
         let mode = match (s.side, active) {
             (Side::Slave, true) => Some(RelayMode::Slave),
@@ -589,6 +593,41 @@ impl Runtime {
                     detail: e.to_string(),
                 }),
             }
+        }
+        actions
+    }
+
+    /// Puts the service address on its link and announces it, or takes it
+    /// away; nothing without one.
+    async fn service_address(&self, s: &HaSettings, present: bool) -> Vec<HaAction> {
+        let Some((address, link)) = &s.virtual_address else {
+            return Vec::new();
+        };
+        let (what, result) = if present {
+            (
+                "add",
+                self.os
+                    .set_service_address(link.clone(), *address, true)
+                    .await,
+            )
+        } else {
+            (
+                "remove",
+                self.os
+                    .set_service_address(link.clone(), *address, false)
+                    .await,
+            )
+        };
+        let mut actions = vec![action(
+            format!("{what} address {address} on {link}"),
+            result,
+        )];
+        if present && actions[0].ok {
+            let result = self.os.announce(link.clone(), address.addr).await;
+            actions.push(action(
+                format!("announce {} on {link}", address.addr),
+                result,
+            ));
         }
         actions
     }
@@ -702,6 +741,18 @@ impl Runtime {
 }
 
 /// Loads (or removes) the nftables table that lets VRRP in from the peer only.
+/// One thing a transition did, and how it went; a failure is logged.
+fn action(what: String, result: Result<(), String>) -> HaAction {
+    if let Err(e) = &result {
+        tracing::error!(action = %what, error = %e, "an HA action failed");
+    }
+    HaAction {
+        what,
+        ok: result.is_ok(),
+        detail: result.err().unwrap_or_default(),
+    }
+}
+
 async fn apply_nft(os: &dyn HaOs, settings: Option<&HaSettings>) {
     let rules = match settings {
         Some(s) if s.side != Side::Standalone => super::render::nft_rules(s),

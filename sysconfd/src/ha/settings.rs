@@ -156,11 +156,7 @@ impl HaSettings {
         }
         settings.vrid = vrid_of(key);
         let net = &config.network;
-        let first_link = match &ha.interface {
-            Some(name) => net.links().find(|l| l.name == name),
-            None => net.voip_link(),
-        }
-        .ok_or(HaError::NoInterface)?;
+        let first_link = ha.link(net).ok_or(HaError::NoInterface)?;
         let peer = ha.peer.ok_or(HaError::NoPeer)?;
         settings.primary = Some(VrrpPath {
             instance: "telbox",

@@ -10,6 +10,7 @@ use super::settings::{Check, HaPaths, HaSettings};
 use super::{health, Ha, HaServices, Side};
 use crate::os::ha::{HaCall, HaOs, SimHaOs};
 use crate::root::Root;
+use appliance::config::values::Ipv4Cidr as Cidr;
 
 /// A slave with no Berofos to throw (relays go over the network).
 fn slave() -> HaSettings {
@@ -105,5 +106,82 @@ async fn a_failing_check_command_names_its_service() {
             HaCall::RunCheck(vec!["asterisk-probe".into(), "-q".into()]),
             HaCall::RunCheck(vec!["asterisk-probe".into(), "-q".into()]),
         ]
+    );
+}
+
+/// The changes to the service address, and its announcements, in order.
+fn address_calls(os: &SimHaOs) -> Vec<HaCall> {
+    os.with(|s| s.calls.clone())
+        .into_iter()
+        .filter(|c| matches!(c, HaCall::ServiceAddress { .. } | HaCall::Announce { .. }))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_service_address_follows_the_active_box_and_is_announced() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let os = SimHaOs::new();
+    let vip: Cidr = "10.9.0.9/24".parse().unwrap();
+    let settings = HaSettings {
+        virtual_address: Some((vip, "eth0".into())),
+        ..slave()
+    };
+    let prepared = Ha::prepare(
+        &Root::new(dir.path()),
+        &state,
+        HaServices::Unmanaged,
+        Some(settings),
+        Arc::new(os.clone()),
+    );
+    let ha = prepared.handle();
+    prepared.spawn();
+    until_state(&ha, "standby").await;
+    assert_eq!(os.with(|s| s.addresses.clone()), []);
+
+    os.notify("INSTANCE \"telbox\" MASTER 100");
+    os.notify("INSTANCE \"telbox_second\" MASTER 100");
+    until_state(&ha, "active").await;
+    let on = ("eth0".to_owned(), vip);
+    assert_eq!(os.with(|s| s.addresses.clone()), [on]);
+    assert_eq!(
+        address_calls(&os),
+        [
+            HaCall::ServiceAddress {
+                link: "eth0".into(),
+                address: vip,
+                present: true
+            },
+            HaCall::Announce {
+                link: "eth0".into(),
+                address: vip.addr
+            },
+        ]
+    );
+    // The address goes on before the services start.
+    let done = &ha.history()[0].actions;
+    let what: Vec<&str> = done.iter().map(|a| a.what.as_str()).collect();
+    assert_eq!(
+        what,
+        [
+            "add address 10.9.0.9/24 on eth0",
+            "announce 10.9.0.9 on eth0",
+            "start asterisk"
+        ]
+    );
+
+    os.notify("INSTANCE \"telbox\" BACKUP 100");
+    os.notify("INSTANCE \"telbox_second\" BACKUP 100");
+    until_state(&ha, "standby").await;
+    assert_eq!(os.with(|s| s.addresses.clone()), []);
+    // The history lists the newest first.
+    let what: Vec<String> = ha.history()[0]
+        .actions
+        .iter()
+        .map(|a| a.what.clone())
+        .collect();
+    assert_eq!(
+        what,
+        ["stop asterisk", "remove address 10.9.0.9/24 on eth0"]
     );
 }

@@ -41,7 +41,7 @@ pub use crate::os::dhclient::{
 pub use crate::os::link_dump;
 pub use crate::os::netlink::{route_request, vlan_request, Netlink};
 pub use action::{NetAction, RouteSpec};
-pub use plan::{absent_links, plan, session_address_removed, verify};
+pub use plan::{absent_links, plan, plan_keeping, session_address_removed, verify};
 pub use state::{default_destination, Ipv6Prefix, Link, NetState, RouteEntry};
 
 /// The route protocol number on every route sysconfd adds, and the only

@@ -66,9 +66,20 @@ fn intents(net: &Network) -> Vec<Intent<'_>> {
 /// [`absent_links`]). Only routes carrying [`super::TELBOX_RTPROTO`] and
 /// VLANs carrying [`TELBOX_ALIAS`] are ever removed.
 pub fn plan(desired: &Network, observed: &NetState) -> Vec<NetAction> {
+    plan_keeping(desired, observed, None)
+}
+
+/// [`plan`], leaving `kept` (a link and an address on it: the HA service
+/// address, which the HA runtime adds and takes away) as it finds it.
+pub fn plan_keeping(
+    desired: &Network,
+    observed: &NetState,
+    kept: Option<(&str, Ipv4Cidr)>,
+) -> Vec<NetAction> {
     let intents = intents(desired);
     let mut p = Planner {
         observed,
+        kept,
         links: Vec::new(),
         out: Vec::new(),
     };
@@ -139,6 +150,8 @@ fn route_matches(want: &RouteSpec, r: &RouteEntry) -> bool {
 
 struct Planner<'a, 'i> {
     observed: &'a NetState,
+    /// An address neither added nor removed, on its link.
+    kept: Option<(&'a str, Ipv4Cidr)>,
     /// Each managed intent with its link as it will be once VLANs exist.
     links: Vec<(&'i Intent<'i>, Link)>,
     out: Vec<NetAction>,
@@ -230,7 +243,11 @@ impl<'a, 'i> Planner<'a, 'i> {
             .filter(|(intent, link)| {
                 let going_down = intent.method == Method::Off && link.up;
                 let emptied = intent.addresses().is_some_and(|want| {
-                    !link.ipv4.is_empty() && link.ipv4.iter().all(|a| !want.contains(a))
+                    !link.ipv4.is_empty()
+                        && link
+                            .ipv4
+                            .iter()
+                            .all(|a| !want.contains(a) && !is_kept(self.kept, &link.name, a))
                 });
                 going_down || emptied
             })
@@ -255,7 +272,11 @@ impl<'a, 'i> Planner<'a, 'i> {
             let Some(want) = intent.addresses() else {
                 continue;
             };
-            for have in link.ipv4.iter().filter(|a| !want.contains(a)) {
+            let stale = link
+                .ipv4
+                .iter()
+                .filter(|a| !want.contains(a) && !is_kept(self.kept, &link.name, a));
+            for have in stale {
                 self.out.push(NetAction::RemoveAddress {
                     link: link.name.clone(),
                     address: *have,
@@ -305,6 +326,10 @@ pub fn verify(desired: &Network, observed: &NetState) -> Result<(), Vec<String>>
     } else {
         Err(left.iter().map(|a| format!("still to do: {a}")).collect())
     }
+}
+
+fn is_kept(kept: Option<(&str, Ipv4Cidr)>, link: &str, address: &Ipv4Cidr) -> bool {
+    kept == Some((link, *address))
 }
 
 /// Managed links the config declares that the system lacks (a missing NIC,

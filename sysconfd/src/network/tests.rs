@@ -358,3 +358,24 @@ fn route_requests_carry_our_protocol_in_the_main_table() {
     );
     assert!(attrs.contains(&RouteAttribute::Oif(3)));
 }
+
+#[test]
+fn the_ha_service_address_is_neither_removed_nor_counted_as_the_links_own() {
+    let mut observed = eth0_done();
+    let vip = cidr("10.0.0.9/24");
+    observed.links[0].ipv4.push(vip);
+    assert_eq!(
+        lines(&plan(&net(ETH0), &observed)),
+        ["remove address 10.0.0.9/24 from eth0"],
+        "without the HA address kept, it is a stray address"
+    );
+    assert_eq!(
+        lines(&plan_keeping(&net(ETH0), &observed, Some(("eth0", vip)))),
+        Vec::<String>::new()
+    );
+    // Kept on eth0 only: the same address on another link is still stray.
+    assert_eq!(
+        lines(&plan_keeping(&net(ETH0), &observed, Some(("eth1", vip)))),
+        ["remove address 10.0.0.9/24 from eth0"]
+    );
+}

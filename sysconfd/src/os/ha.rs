@@ -1,6 +1,7 @@
 //! The HA runtime's edge to the machine: keepalived's notify FIFO and
 //! track files, the runtime's own record, the nftables table that lets
-//! VRRP in from the peer only, and the health check commands.
+//! VRRP in from the peer only, the health check commands, and the
+//! service address that follows the active box.
 //!
 //! * [`RealHaOs`]: the machine.
 //! * [`SimHaOs`]: the same in memory, recording every change in order; a
@@ -8,14 +9,19 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use appliance::config::values::Ipv4Cidr;
 use futures::future::BoxFuture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
+
+use super::netlink::Netlink;
+use crate::network::NetAction;
 
 /// Longest notify line kept; the rest of a longer one is dropped.
 const MAX_LINE: usize = 512;
@@ -48,6 +54,17 @@ pub trait HaOs: Send + Sync + 'static {
     fn load_nft(&self, rules: String) -> BoxFuture<'_, Result<(), String>>;
     /// Runs a health check command; it must exit 0 within `timeout`.
     fn run_check(&self, argv: Vec<String>, timeout: Duration) -> BoxFuture<'_, Result<(), String>>;
+    /// *Change*: puts the HA service address on `link` (`present`) or takes
+    /// it away; an address already so is no error.
+    fn set_service_address(
+        &self,
+        link: String,
+        address: Ipv4Cidr,
+        present: bool,
+    ) -> BoxFuture<'_, Result<(), String>>;
+    /// *Change*: announces `address` on `link` with a gratuitous ARP, so
+    /// that phones and switches send to this box at once.
+    fn announce(&self, link: String, address: Ipv4Addr) -> BoxFuture<'_, Result<(), String>>;
 }
 
 /// The machine.
@@ -102,6 +119,69 @@ impl HaOs for RealHaOs {
     fn run_check(&self, argv: Vec<String>, timeout: Duration) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(run_check(argv, timeout))
     }
+
+    fn set_service_address(
+        &self,
+        link: String,
+        address: Ipv4Cidr,
+        present: bool,
+    ) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(set_service_address(link, address, present))
+    }
+
+    fn announce(&self, link: String, address: Ipv4Addr) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(announce(link, address))
+    }
+}
+
+/// Gratuitous ARPs sent for a service address, a second apart (iputils'
+/// arping, `-U`: unsolicited, the address given as its own). The first
+/// goes at once; the call returns once arping runs, not after the last.
+const ANNOUNCEMENTS: &str = "3";
+
+async fn announce(link: String, address: Ipv4Addr) -> Result<(), String> {
+    let mut child = tokio::process::Command::new("arping")
+        .args([
+            "-q",
+            "-U",
+            "-c",
+            ANNOUNCEMENTS,
+            "-I",
+            &link,
+            &address.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("`arping` could not run: {e}"))?;
+    tokio::spawn(async move {
+        match child.wait().await {
+            Ok(status) if status.success() => {}
+            Ok(status) => tracing::warn!(%link, %address, %status, "arping failed"),
+            Err(e) => tracing::warn!(%link, %address, error = %e, "arping"),
+        }
+    });
+    Ok(())
+}
+
+async fn set_service_address(link: String, address: Ipv4Cidr, present: bool) -> Result<(), String> {
+    let nl = Netlink::connect().map_err(|e| e.to_string())?;
+    let state = nl.observe().await.map_err(|e| e.to_string())?;
+    let carried = state
+        .link(&link)
+        .ok_or_else(|| format!("no link {link}"))?
+        .ipv4
+        .contains(&address);
+    if carried == present {
+        return Ok(());
+    }
+    let action = if present {
+        NetAction::AddAddress { link, address }
+    } else {
+        NetAction::RemoveAddress { link, address }
+    };
+    nl.apply(&action).await.map_err(|e| e.to_string())
 }
 
 async fn read_fifo(path: &Path, sink: LineSink<'_>) -> io::Result<()> {
@@ -173,6 +253,15 @@ pub enum HaCall {
     SaveRecord(PathBuf),
     LoadNft(String),
     RunCheck(Vec<String>),
+    ServiceAddress {
+        link: String,
+        address: Ipv4Cidr,
+        present: bool,
+    },
+    Announce {
+        link: String,
+        address: Ipv4Addr,
+    },
 }
 
 /// What [`SimHaOs`] holds.
@@ -187,6 +276,8 @@ pub struct SimHa {
     /// The verdict of each check command, by its program; one not named passes.
     pub check_verdicts: BTreeMap<String, Result<(), String>>,
     pub nft_refusal: Option<String>,
+    /// The service addresses on the links, by link.
+    pub addresses: Vec<(String, Ipv4Cidr)>,
     pub calls: Vec<HaCall>,
 }
 
@@ -287,5 +378,31 @@ impl HaOs for SimHaOs {
         self.record(HaCall::RunCheck(argv));
         let verdict = self.with(|s| s.check_verdicts.get(&program).cloned());
         Box::pin(async move { verdict.unwrap_or(Ok(())) })
+    }
+
+    fn set_service_address(
+        &self,
+        link: String,
+        address: Ipv4Cidr,
+        present: bool,
+    ) -> BoxFuture<'_, Result<(), String>> {
+        self.with(|s| {
+            let on = (link.clone(), address);
+            s.addresses.retain(|a| *a != on);
+            if present {
+                s.addresses.push(on);
+            }
+        });
+        self.record(HaCall::ServiceAddress {
+            link,
+            address,
+            present,
+        });
+        Box::pin(async { Ok(()) })
+    }
+
+    fn announce(&self, link: String, address: Ipv4Addr) -> BoxFuture<'_, Result<(), String>> {
+        self.record(HaCall::Announce { link, address });
+        Box::pin(async { Ok(()) })
     }
 }
