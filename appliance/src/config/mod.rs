@@ -23,6 +23,8 @@ pub mod values;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::path;
+
 pub use diag::{Anchor, Check, ConfigPath, Diagnostic, Seg};
 pub use limits::TooLarge;
 pub use locate::{Locator, Position};
@@ -69,6 +71,31 @@ impl Config {
         self.telephony.validate(cx);
         berofos::validate(&self.berofos, cx);
         self.ha.validate(&self.network, &self.berofos, cx);
+        self.check_service_address_is_not_leased(cx);
+    }
+
+    /// The HA service address must not be one the DHCP server hands out.
+    fn check_service_address_is_not_leased(&self, cx: &mut Check) {
+        let (Some(vip), true) = (self.ha.virtual_address, self.dhcp.enabled) else {
+            return;
+        };
+        let in_pool = match (self.dhcp.pool_start, self.dhcp.pool_end) {
+            (Some(start), Some(end)) => (start..=end).contains(&vip.addr),
+            _ => false,
+        };
+        let reserved = self.dhcp.reservation.iter().any(|r| r.address == vip.addr);
+        if in_pool || reserved {
+            let whose = if in_pool {
+                "the DHCP pool"
+            } else {
+                "a DHCP reservation"
+            };
+            cx.error_help(
+                path!["ha", "virtual_address"],
+                format!("{} is in {whose}: a phone could be given it", vip.addr),
+                "give the service address outside `pool_start`–`pool_end` and the reservations",
+            );
+        }
     }
 
     /// The config as TOML.
