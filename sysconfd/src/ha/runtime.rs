@@ -632,6 +632,18 @@ impl Runtime {
         actions
     }
 
+    /// An active box whose service address changed: the old one off, the
+    /// new one on and announced.
+    async fn move_service_address(&self, old: Option<&HaSettings>) {
+        let (Some(old), Some(new)) = (old, self.settings.as_ref()) else {
+            return;
+        };
+        if old.virtual_address != new.virtual_address {
+            self.service_address(old, false).await;
+            self.service_address(new, true).await;
+        }
+    }
+
     async fn ensure_running(&self) {
         let Some(s) = &self.settings else {
             return;
@@ -680,7 +692,10 @@ impl Runtime {
                 .and_then(machine_for)
                 .map(|m| m.restored(&kept));
         }
-        self.settings = settings.clone();
+        let old = std::mem::replace(&mut self.settings, settings.clone());
+        if was_active && same_shape {
+            self.move_service_address(old.as_ref()).await;
+        }
         let _ = self.settings_tx.send(settings.clone());
         apply_nft(&*self.os, settings.as_ref()).await;
         if settings

@@ -170,6 +170,22 @@ async fn the_service_address_follows_the_active_box_and_is_announced() {
         ]
     );
 
+    // A new service address while active: the old one goes, the new one comes.
+    let moved: Cidr = "10.9.0.10/24".parse().unwrap();
+    ha.reconfigure(Some(HaSettings {
+        virtual_address: Some((moved, "eth0".into())),
+        ..slave()
+    }));
+    let want = [("eth0".to_owned(), moved)];
+    for _ in 0..100 {
+        if os.with(|s| s.addresses.clone()) == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(os.with(|s| s.addresses.clone()), want);
+    assert_eq!(ha.status().await.state, "active");
+
     os.notify("INSTANCE \"telbox\" BACKUP 100");
     os.notify("INSTANCE \"telbox_second\" BACKUP 100");
     until_state(&ha, "standby").await;
@@ -182,6 +198,6 @@ async fn the_service_address_follows_the_active_box_and_is_announced() {
         .collect();
     assert_eq!(
         what,
-        ["stop asterisk", "remove address 10.9.0.9/24 on eth0"]
+        ["stop asterisk", "remove address 10.9.0.10/24 on eth0"]
     );
 }
