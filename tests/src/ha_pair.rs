@@ -23,6 +23,11 @@ pub const FOS_MAC: &str = "00:19:32:00:00:01";
 /// The service address phones use; on the active box's eth0.
 pub const SERVICE_ADDRESS: &str = "10.9.0.9/24";
 
+/// [`SERVICE_ADDRESS`] without its prefix.
+fn service_ip() -> &'static str {
+    SERVICE_ADDRESS.split('/').next().expect("an address")
+}
+
 /// How a pair is set up.
 #[derive(Debug, Clone)]
 pub struct PairSpec {
@@ -153,20 +158,37 @@ impl HaBox {
         self.daemon().appliance(args)
     }
 
+    /// `appliance ha WHAT --json`, or what went wrong.
+    fn ha_json(&self, what: &str) -> Result<Value, String> {
+        let out = self.cli(&["ha", what, "--json"]);
+        if !out.status.success() {
+            return Err(format!("{}: ha {what} failed: {}", self.name, text(&out)));
+        }
+        serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("{}: ha {what} JSON: {e}", self.name))
+    }
+
+    /// `appliance ha status --json`, or what went wrong.
+    pub fn try_status(&self) -> Result<Value, String> {
+        self.ha_json("status")
+    }
+
+    /// `appliance ha history --json`, oldest first, or what went wrong.
+    pub fn try_history(&self) -> Result<Vec<Value>, String> {
+        let mut h: Vec<Value> = serde_json::from_value(self.ha_json("history")?)
+            .map_err(|e| format!("{}: ha history is not a list: {e}", self.name))?;
+        h.reverse();
+        Ok(h)
+    }
+
     /// `appliance ha status --json`.
     pub fn status(&self) -> Value {
-        let out = self.cli(&["ha", "status", "--json"]);
-        assert!(out.status.success(), "{}: {}", self.name, text(&out));
-        serde_json::from_slice(&out.stdout).expect("ha status JSON")
+        self.try_status().unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// `appliance ha history --json`, oldest first.
     pub fn history(&self) -> Vec<Value> {
-        let out = self.cli(&["ha", "history", "--json"]);
-        assert!(out.status.success(), "{}: {}", self.name, text(&out));
-        let mut h: Vec<Value> = serde_json::from_slice(&out.stdout).expect("history JSON");
-        h.reverse();
-        h
+        self.try_history().unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The transitions recorded, as `active`/`standby` words, oldest first.
@@ -364,7 +386,7 @@ impl Pair {
     /// The MAC the Berofos side of the advert path has for the service
     /// address, if it has one (from ARP).
     pub fn service_mac_seen(&self) -> Option<String> {
-        let vip = SERVICE_ADDRESS.split('/').next().unwrap();
+        let vip = service_ip();
         let out = crate::netns::run(
             self.fos_ns
                 .command("ip")
@@ -378,7 +400,7 @@ impl Pair {
     /// The Berofos side talks to the service address once, so that it has
     /// an ARP entry for it (a gratuitous ARP updates entries, makes none).
     pub fn reach_service_address(&self) {
-        let vip = SERVICE_ADDRESS.split('/').next().unwrap();
+        let vip = service_ip();
         let ok = self
             .fos_ns
             .command("ping")

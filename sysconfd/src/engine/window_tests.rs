@@ -131,23 +131,26 @@ async fn the_wizard_completes_only_once() {
     assert!(e.complete_wizard(req(B)).await.is_err());
 }
 
+/// The wizard's confirm of `generation` is refused as not its own;
+/// `made` is the generation the wizard's `Complete` made, if any.
+fn assert_not_the_wizards(e: &mut Engine, generation: u64, made: Option<u64>) {
+    let err = e.confirm_wizard(generation).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            EngineError::NotTheWizards(n) if *n == NotTheWizards { generation, made }
+        ),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn the_wizard_confirms_only_the_generation_its_complete_made() {
     let b = SimBox::new();
     let (mut e, _) = b.open().await;
     // An admin's generation waiting for its confirm is not the wizard's.
     e.apply(windowed(A)).await.unwrap();
-    let err = e.confirm_wizard(1).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            EngineError::NotTheWizards(NotTheWizards {
-                generation: 1,
-                made: None
-            })
-        ),
-        "{err}"
-    );
+    assert_not_the_wizards(&mut e, 1, None);
     assert_eq!(e.pending().map(|p| p.generation), Some(1));
     e.confirm(1).unwrap();
     assert!(!e.first_boot().completed(), "an admin's confirm of its own");
@@ -155,17 +158,7 @@ async fn the_wizard_confirms_only_the_generation_its_complete_made() {
     let done = e.complete_wizard(windowed(B)).await.unwrap();
     assert!(!done.completed, "it waits for its confirm");
     assert_eq!(e.first_boot().waiting(), Some(2));
-    let err = e.confirm_wizard(1).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            EngineError::NotTheWizards(NotTheWizards {
-                generation: 1,
-                made: Some(2)
-            })
-        ),
-        "{err}"
-    );
+    assert_not_the_wizards(&mut e, 1, Some(2));
     assert!(!e.first_boot().completed());
     e.confirm_wizard(2).unwrap();
     assert!(e.first_boot().completed());

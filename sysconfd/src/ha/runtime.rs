@@ -603,21 +603,11 @@ impl Runtime {
         let Some((address, link)) = &s.virtual_address else {
             return Vec::new();
         };
-        let (what, result) = if present {
-            (
-                "add",
-                self.os
-                    .set_service_address(link.clone(), *address, true)
-                    .await,
-            )
-        } else {
-            (
-                "remove",
-                self.os
-                    .set_service_address(link.clone(), *address, false)
-                    .await,
-            )
-        };
+        let what = if present { "add" } else { "remove" };
+        let result = self
+            .os
+            .set_service_address(link.clone(), *address, present)
+            .await;
         let mut actions = vec![action(
             format!("{what} address {address} on {link}"),
             result,

@@ -175,7 +175,9 @@ impl HaSettings {
                 marker: marker(2),
             });
         }
-        settings.virtual_address = ha.virtual_address.map(|a| (a, first_link.name.to_string()));
+        settings.virtual_address = ha
+            .service_address(net)
+            .map(|(link, address)| (address, link.to_owned()));
         Ok(Some(settings))
     }
 

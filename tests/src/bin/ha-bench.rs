@@ -122,33 +122,6 @@ fn keepalived_log(b: &HaBox) -> PathBuf {
     b.daemon().state_dir.join("keepalived.log")
 }
 
-fn status(b: &HaBox) -> Result<Value, String> {
-    let out = b.cli(&["ha", "status", "--json"]);
-    if !out.status.success() {
-        return Err(format!(
-            "{}: ha status failed: {}",
-            b.name,
-            telbox_tests::daemon::text(&out)
-        ));
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| format!("{}: ha status JSON: {e}", b.name))
-}
-
-fn history(b: &HaBox) -> Result<Vec<Value>, String> {
-    let out = b.cli(&["ha", "history", "--json"]);
-    if !out.status.success() {
-        return Err(format!(
-            "{}: ha history failed: {}",
-            b.name,
-            telbox_tests::daemon::text(&out)
-        ));
-    }
-    let mut h: Vec<Value> = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("{}: ha history JSON: {e}", b.name))?;
-    h.reverse();
-    Ok(h)
-}
-
 fn paths_are(s: &Value, vrrp: &str) -> bool {
     s["paths"]
         .as_array()
@@ -159,7 +132,7 @@ fn paths_are(s: &Value, vrrp: &str) -> bool {
 fn settle(pair: &Pair, round: usize) -> Result<(), String> {
     let start = Instant::now();
     loop {
-        let (m, s) = (status(&pair.master)?, status(&pair.slave)?);
+        let (m, s) = (pair.master.try_status()?, pair.slave.try_status()?);
         let settled = m["state"] == "active"
             && paths_are(&m, "MASTER")
             && s["state"] == "standby"
@@ -198,7 +171,7 @@ fn round(pair: &mut Pair, round: usize) -> Result<Round, String> {
     let mut vrrp_log = LogWatch::from_end(keepalived_log(&pair.slave));
     let starts_file = pair.slave.dir.path().join("asterisk/asterisk.starts");
     let starts_before = fs::metadata(&starts_file).map(|m| m.len()).unwrap_or(0);
-    let seen = history(&pair.slave)?.len();
+    let seen = pair.slave.try_history()?.len();
 
     if std::env::var_os("HA_BENCH_DEBUG").is_some() {
         let p = pair
@@ -251,7 +224,7 @@ fn round(pair: &mut Pair, round: usize) -> Result<Round, String> {
                 "round {round}: no takeover within {TAKEOVER_LIMIT:?} of the master's kill: not seen: {}\n\
                  slave: {:#}\nslave log:\n{}\nslave keepalived log:\n{}",
                 missing.join(", "),
-                status(&pair.slave).unwrap_or_default(),
+                pair.slave.try_status().unwrap_or_default(),
                 pair.slave.log_tail(),
                 tail(&keepalived_log(&pair.slave), 20)
             ));
@@ -261,7 +234,7 @@ fn round(pair: &mut Pair, round: usize) -> Result<Round, String> {
 
     // sysconfd's record of the transition, with every action done.
     let t = loop {
-        let h = history(&pair.slave)?;
+        let h = pair.slave.try_history()?;
         if let Some(t) = h.get(seen) {
             break t.clone();
         }
@@ -282,7 +255,7 @@ fn round(pair: &mut Pair, round: usize) -> Result<Round, String> {
             "round {round}: the slave's transition is not a clean takeover: {t:#}"
         ));
     }
-    let s = status(&pair.slave)?;
+    let s = pair.slave.try_status()?;
     if s["state"] != "active" || s["services"]["asterisk"] != "active" {
         return Err(format!(
             "round {round}: after the takeover the slave is not active with Asterisk running: {s:#}"
