@@ -81,11 +81,20 @@ iso: image
 pxe: image
 	./image/pxe.sh $(IMAGE_DIR)
 
-# Boots the disk image, an ISO install and a PXE install in QEMU (TCG) and
-# checks them from inside; the ISO under test carries image/test/seed.toml.
-image-test: image pxe
-	./image/iso.sh $(IMAGE_DIR) $(IMAGE_DIR)/telbox-test.iso image/test/seed.toml
-	./image/boot-test.py $(IMAGE_DIR)
+# Boots the disk image (unseeded, with good seeds, with a refused one), ISO
+# installs (seeded and not) and a PXE install in QEMU (TCG) and checks them
+# from inside. They boot make image's disk with the test's command channel
+# and tools added (image/test-image.sh); the image a user gets has neither.
+TEST_IMAGE_DIR := $(IMAGE_DIR)/test
+# Tools that run in the guest, and the host's browser driver.
+GUEST_TOOLS :=
+image-test: image
+	$(CARGO) build --release -p telbox-tests --bin image-wizard $(addprefix --bin ,$(GUEST_TOOLS))
+	./image/test-image.sh $(IMAGE_DIR) $(TEST_IMAGE_DIR) $(addprefix $(CARGO_TARGET)/release/,$(GUEST_TOOLS))
+	./image/pxe.sh $(TEST_IMAGE_DIR)
+	./image/iso.sh $(TEST_IMAGE_DIR) $(TEST_IMAGE_DIR)/telbox-test.iso image/test/seed.toml
+	./image/iso.sh $(TEST_IMAGE_DIR) $(TEST_IMAGE_DIR)/telbox-unseeded.iso
+	WIZARD_DRIVER=$(CARGO_TARGET)/release/image-wizard ./image/boot-test.py $(TEST_IMAGE_DIR) --release-image $(IMAGE_DIR)/telbox.img
 
 demo: deps
 	$(CARGO) build --release --workspace

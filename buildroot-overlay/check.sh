@@ -81,6 +81,7 @@ stage_root() {
 	install -m 0755 "$(command -v systemd-tmpfiles)" "$stage/usr/bin/systemd-tmpfiles"
 	install -m 0755 /usr/bin/kill "$stage/usr/bin/kill"
 	install -m 0755 "$(command -v kea-dhcp4)" "$stage/usr/sbin/kea-dhcp4"
+	install -m 0755 "$(command -v keepalived)" "$stage/usr/sbin/keepalived"
 }
 
 # The value of a variable in package/telbox/telbox.mk (a plain `NAME = words`).

@@ -2,16 +2,20 @@
 """make image-test: boots the telbox image in QEMU (TCG) and checks, from
 inside the guest, what the build machine's kernel cannot show.
 
-  image/boot-test.py OUT [--only disk,iso,pxe]
+  image/boot-test.py OUT [--release-image IMG] [--only PART,...]
 
-OUT is make image's output directory (telbox.img, boot/, iso/, pxe/).
-Prints PASS/FAIL per check and the boot-to-sysconfd-ready times; exits 1
-if any check failed."""
+OUT is the test image's directory (image/test-image.sh: telbox.img with the
+command channel, boot/, pxe/, the ISOs); IMG the image a user gets, checked
+for what must not be in it. Prints PASS/FAIL per check and the
+boot-to-sysconfd-ready times; exits 1 if any check failed."""
 
 import argparse
 import json
 import os
+import random
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -21,10 +25,16 @@ from qemu_vm import Vm, VmError  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = os.path.join(HERE, "test", "seed.toml")
+SEED_SERVICES = os.path.join(HERE, "test", "seed-services.toml")
+SEED_REFUSED = os.path.join(HERE, "test", "seed-refused.toml")
+WIZARD_DRIVER = os.environ.get("WIZARD_DRIVER", "")
+NETDIFF_COUNT = int(os.environ.get("NETDIFF_COUNT", "200"))
+NETDIFF_SEED = int(os.environ.get("NETDIFF_SEED", str(random.SystemRandom().randrange(1, 2**31))))
 VLAN_CHANGE = os.path.join(HERE, "test", "vlan-change.toml")
 BOOT_TIMEOUT = int(os.environ.get("BOOT_TIMEOUT", "240"))
 
 failures = []
+passes = []
 times = {}
 
 
@@ -32,8 +42,7 @@ def check(name, ok, detail=""):
     print(f"{'PASS' if ok else 'FAIL'}  {name}" + (f": {detail}" if detail and not ok else ""))
     if detail and ok and os.environ.get("VERBOSE"):
         print("      " + detail.replace("\n", "\n      "))
-    if not ok:
-        failures.append(name)
+    (passes if ok else failures).append(name)
     sys.stdout.flush()
     return ok
 
@@ -43,12 +52,32 @@ def sh(vm, script, timeout=60):
     return rc, out.strip()
 
 
-def nics(n):
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def nics(n, forward=None):
+    """n virtio NICs on user networking; `forward` maps guest ADDR:PORT
+    strings to host ports on the first one (hostfwd)."""
     args = []
     for i in range(n):
-        args += ["-netdev", f"user,id=n{i}", "-device",
+        fwd = "".join(f",hostfwd=tcp:127.0.0.1:{port}-{guest}"
+                      for guest, port in (forward or {}).items()) if i == 0 else ""
+        args += ["-netdev", f"user,id=n{i}{fwd}", "-device",
                  f"virtio-net-pci,netdev=n{i},mac=52:54:00:12:34:{0x56 + i:02x}"]
     return args
+
+
+# The wizard as a LAN client reaches it: at the address QEMU's DHCP server
+# gives the guest, then at the static address the form sets.
+WIZARD_FROM = "10.0.2.15"
+WIZARD_TO = "10.0.2.16"
+
+
+def wizard_forward():
+    return {f"{WIZARD_FROM}:443": free_port(), f"{WIZARD_TO}:443": free_port()}
 
 
 def wait_ready(vm, label):
@@ -144,11 +173,12 @@ def status_checks(vm):
 
 def disk_image(out, work, seed=SEED):
     """A copy of telbox.img whose data partition holds the seed, as an
-    installer leaves it."""
+    installer leaves it (none when seed is None)."""
     disk = os.path.join(work, "disk.img")
     subprocess.run(["cp", "--sparse=always", os.path.join(out, "telbox.img"), disk], check=True)
     data = os.path.join(work, "data.ext4")
-    subprocess.run([os.path.join(HERE, "mkdata.sh"), data, "512", seed], check=True)
+    subprocess.run([os.path.join(HERE, "mkdata.sh"), data, "512"] + ([seed] if seed else []),
+                   check=True)
     start = int(subprocess.run(
         f"sfdisk -J {disk} | python3 -c \"import json,sys; p=json.load(sys.stdin)['partitiontable']"
         "['partitions']; print([x for x in p if x.get('name')=='data'][0]['start'])\"",
@@ -171,6 +201,8 @@ def test_disk(out, work):
             reapply_checks(vm)
             status_checks(vm)
             rollback_checks(vm)
+            onbox_checks(vm, "disk")
+            banner_shows(vm, "disk", "10.0.2.15")
             for extra in EXTRA_DISK_TESTS:
                 extra(vm)
     except VmError as e:
@@ -180,12 +212,13 @@ def test_disk(out, work):
         os.unlink(disk)
 
 
-def boot_installed(disk, work, label):
-    vm = Vm(label + "-installed", work, ["-drive", f"file={disk},if=virtio,format=qcow2"] + nics(2))
+def boot_installed(disk, work, label, body=None, forward=None):
+    vm = Vm(label + "-installed", work,
+            ["-drive", f"file={disk},if=virtio,format=qcow2"] + nics(2, forward))
     try:
         vm.start()
         if wait_ready(vm, label):
-            seed_checks(vm, label)
+            (body or (lambda v: seed_checks(v, label)))(vm)
     finally:
         vm.stop()
 
@@ -196,27 +229,33 @@ def blank_disk(work, name):
     return disk
 
 
-def test_iso(out, work):
-    print("== ISO install onto a blank disk, then its first boot")
-    iso = os.path.join(out, "telbox-test.iso")
-    if not check("iso: telbox-test.iso exists (make image-test makes it)", os.path.exists(iso), iso):
+def test_iso(out, work, label="iso", iso_name="telbox-test.iso", body=None, forward=None):
+    print(f"== ISO install ({iso_name}) onto a blank disk, then its first boot")
+    iso = os.path.join(out, iso_name)
+    if not check(f"{label}: {iso_name} exists (make image-test makes it)", os.path.exists(iso), iso):
         return
-    disk = blank_disk(work, "iso-disk.qcow2")
-    vm = Vm("iso", work, ["-drive", f"file={disk},if=virtio,format=qcow2",
+    disk = blank_disk(work, f"{label}-disk.qcow2")
+    vm = Vm(label, work, ["-drive", f"file={disk},if=virtio,format=qcow2",
                           "-drive", f"file={iso},media=cdrom,readonly=on", "-boot", "d"] + nics(1))
     try:
         vm.start()
         took = vm.wait_exit(600)
         m = vm.wait_console(r"INSTALLED on /dev/\S+ in [\d.]+ s", 1)
-        check("iso: unattended install wrote the disk and powered off", True)
-        print(f"      iso install: {took:.1f} s from QEMU start to power-off ({m.group(0)})")
-        times["iso install"] = (took, float("nan"))
-        boot_installed(disk, work, "iso")
+        check(f"{label}: unattended install wrote the disk and powered off", True)
+        print(f"      {label} install: {took:.1f} s from QEMU start to power-off ({m.group(0)})")
+        times[f"{label} install"] = (took, float("nan"))
+        boot_installed(disk, work, label, body, forward)
     except VmError as e:
-        check("iso: install and first boot", False, str(e))
+        check(f"{label}: install and first boot", False, str(e))
     finally:
         vm.stop()
         os.unlink(disk)
+
+
+def test_iso_unseeded(out, work):
+    forward = wizard_forward()
+    test_iso(out, work, "iso-unseeded", "telbox-unseeded.iso",
+             lambda vm: wizard_flow(vm, "iso-unseeded", forward), forward)
 
 
 def test_pxe(out, work):
@@ -257,6 +296,203 @@ def test_pxe(out, work):
         vm.stop()
         http.kill()
         os.unlink(disk)
+
+
+# --- what a user meets on the box: docs, users, the wizard's unit ----------
+
+def onbox_checks(vm, label):
+    """On-box documentation, users and the wizard's unit."""
+    rc, out = sh(vm, "MANPAGER=cat MANWIDTH=80 man appliance 2>&1 | head -n 20")
+    check(f"{label}: `man appliance` shows the manual", rc == 0 and "appliance" in out
+          and "SYNOPSIS" in out.upper(), out)
+    rc, out = sh(vm, "source /usr/share/bash-completion/bash_completion &&"
+                     " _completion_loader appliance && COMP_WORDS=(appliance con) COMP_CWORD=1"
+                     " COMP_LINE='appliance con' COMP_POINT=13 && _appliance appliance con appliance"
+                     " && echo \"${COMPREPLY[@]}\"")
+    check(f"{label}: bash completes `appliance con` to config", rc == 0 and "config" in out.split(), out)
+    rc, out = sh(vm, "journalctl -b --no-pager -o cat | grep -i 'unknown user' | head")
+    check(f"{label}: no \"Unknown user\" in the boot log", out == "", out)
+    rc, out = sh(vm, "for i in $(seq 60); do pgrep -x chronyd >/dev/null && break; sleep 0.5; done;"
+                     " ps -o user= -C chronyd | sort -u")
+    check(f"{label}: chronyd runs, and not as root", rc == 0 and out != "" and "root" not in out.split(), out)
+    rc, out = sh(vm, "for i in $(seq 60); do systemctl is-active -q telbox-wizard && exit 0; sleep 0.5;"
+                     " done; systemctl status --no-pager telbox-wizard; exit 1")
+    check(f"{label}: telbox-wizard.service runs in its unit", rc == 0, out)
+    rc, out = sh(vm, "systemctl --failed --no-legend --plain")
+    check(f"{label}: no failed unit", rc == 0 and out == "", out)
+
+
+def banner_shows(vm, label, address):
+    """The wizard's banner on the serial console names the box's address."""
+    try:
+        vm.wait_console(re.escape(f"https://{address}/"), 60)
+        ok = True
+    except VmError:
+        ok = False
+    text = vm.console_text()
+    check(f"{label}: the console banner shows https://{address}/ and the fingerprint",
+          ok and "SHA-256" in text and "<this box" not in text, vm.console_tail(30))
+
+
+def services_checks(vm):
+    rc, out = sh(vm, "cat /var/lib/telbox/firstboot-seed.result")
+    check("services: the seed with the DHCP server, NTP served and a VLAN MTU applied at first boot",
+          rc == 0 and "outcome: applied" in out, out)
+    rc, out = sh(vm, "systemctl is-active kea-dhcp4 chronyd")
+    check("services: Kea and chronyd active", out.split() == ["active", "active"], out)
+    rc, out = sh(vm, "grep -E '^(allow|local)' /etc/chrony/chrony.conf; ps -o user= -C chronyd")
+    check("services: chronyd serves 10.0.2.0/24, as _chrony",
+          "allow 10.0.2.0/24" in out and "_chrony" in out, out)
+    rc, out = sh(vm, "ip -j -d link show eth1.40; ip -j link show eth1")
+    try:
+        vlan, parent = [json.loads(x)[0] for x in out.splitlines()[:2]]
+        ok = (vlan["mtu"] == 1400 and vlan["linkinfo"]["info_data"]["id"] == 40
+              and parent["mtu"] == 1500 and "UP" in parent["flags"] and "UP" in vlan["flags"])
+    except (ValueError, KeyError, IndexError):
+        ok = False
+    check("services: VLAN eth1.40 up with MTU 1400 on eth1 (MTU 1500, unchanged)", ok, out)
+    rc, out = sh(vm, "appliance ntp status 2>&1 | head -n 5")
+    check("services: appliance ntp status answers (chronyc through sysconfd's sandbox)", rc == 0, out)
+
+
+def refused_checks(vm):
+    rc, out = sh(vm, "cat /var/lib/telbox/firstboot-seed.result")
+    check("refused: the seed Kea refuses is recorded as failed", "outcome: failed" in out, out)
+    rc, out = sh(vm, "for i in $(seq 120); do ip -4 -o addr show dev eth0 | grep -q 10.0.2.15 && exit 0;"
+                     " sleep 0.5; done; exit 1; ")
+    _, detail = sh(vm, "ip -4 -o addr; pgrep -a dhclient; hostname")
+    check("refused: eth0 has its address from QEMU's DHCP server (the default configuration)",
+          rc == 0 and "dhclient" in detail and "eth0" in detail, detail)
+    rc, out = sh(vm, "appliance status")
+    check("refused: appliance status says `seed failed:` with the cause",
+          rc == 0 and "seed failed: " in out and "eth9" in out, out)
+    check("refused: the console says the seed failed",
+          "seed failed:" in vm.console_text(), vm.console_tail(30))
+    rc, out = sh(vm, "test -f /data/seed/appliance.toml && systemctl is-active telbox-wizard")
+    check("refused: the seed is kept for a retry and the wizard is up", rc == 0 and out == "active", out)
+    banner_shows(vm, "refused", WIZARD_FROM)
+
+
+def wizard_flow(vm, label, forward):
+    """An unseeded box: DHCP gives it an address, the banner shows it, and
+    Chromium on the host sets the box up through the wizard."""
+    rc, out = sh(vm, f"for i in $(seq 240); do ip -4 -o addr show dev eth0 | grep -q {WIZARD_FROM}"
+                     " && exit 0; sleep 0.5; done; ip -4 -o addr; exit 1", timeout=150)
+    check(f"{label}: eth0 gets {WIZARD_FROM} from QEMU's DHCP server", rc == 0, out)
+    rc, out = sh(vm, "for i in $(seq 120); do systemctl is-active -q telbox-wizard && exit 0; sleep 0.5;"
+                     " done; systemctl status --no-pager telbox-wizard; exit 1", timeout=90)
+    if not check(f"{label}: telbox-wizard.service runs", rc == 0, out):
+        return
+    banner_shows(vm, label, WIZARD_FROM)
+    rc, out = sh(vm, "appliance wizard token")
+    token = next((line.split(":", 1)[1].strip() for line in out.splitlines()
+                  if line.startswith("setup token:")), "")
+    if not check(f"{label}: appliance wizard token shows the token", rc == 0 and token != "", out):
+        return
+    if not check(f"{label}: the browser driver is built (WIZARD_DRIVER)", os.path.exists(WIZARD_DRIVER),
+                 WIZARD_DRIVER):
+        return
+    cmd = [WIZARD_DRIVER, "--token", token, "--from", WIZARD_FROM, "--address", WIZARD_TO,
+           "--gateway", "10.0.2.2", "--shots", f"image-{label}"]
+    for guest, port in forward.items():
+        cmd += ["--map", f"{guest}=127.0.0.1:{port}"]
+    try:
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        ok, detail = run.returncode == 0, run.stdout + run.stderr
+    except subprocess.TimeoutExpired as e:
+        ok, detail = False, f"timed out: {e.stdout}{e.stderr}"
+    check(f"{label}: headless Chromium claims, completes and confirms the wizard from {WIZARD_TO}",
+          ok, detail)
+    if ok:
+        print("      " + detail.strip().splitlines()[-1])
+    rc, out = sh(vm, "appliance status --json")
+    try:
+        st = json.loads(out)
+        ok = st["current_generation"] >= 1 and st["wizard_completed"] and st["pending"] is None
+    except (ValueError, KeyError):
+        ok = False
+    check(f"{label}: appliance status: the wizard's generation, confirmed", ok, out)
+    rc, out = sh(vm, "appliance status; ip -4 -o addr show dev eth0")
+    check(f"{label}: eth0 at {WIZARD_TO}/24 now", f"{WIZARD_TO}/24" in out, out)
+    print("      " + out.replace("\n", "\n      "))
+
+
+def boot_disk(out, work, label, seed, body, forward=None, nic_count=2):
+    print(f"== {label}: telbox.img" + (f" with {os.path.basename(seed)}" if seed else ", no seed"))
+    disk = disk_image(out, work, seed)
+    vm = Vm(label, work, ["-drive", f"file={disk},if=virtio,format=raw"] + nics(nic_count, forward))
+    try:
+        vm.start()
+        if wait_ready(vm, label):
+            body(vm)
+    except VmError as e:
+        check(f"{label}: boot test ran to the end", False, str(e))
+    finally:
+        vm.stop()
+        os.unlink(disk)
+
+
+def test_services(out, work):
+    boot_disk(out, work, "services", SEED_SERVICES, services_checks)
+
+
+def test_refused(out, work):
+    boot_disk(out, work, "refused", SEED_REFUSED, refused_checks)
+
+
+def test_unseeded(out, work):
+    forward = wizard_forward()
+    boot_disk(out, work, "unseeded", None, lambda vm: wizard_flow(vm, "unseeded", forward), forward)
+
+
+def test_release_image(release):
+    """The image a user gets: no test channel in either slot, the helper
+    scripts on the root file system."""
+    print("== the image make image builds")
+    if not check("release: telbox.img exists", os.path.exists(release), release):
+        return
+    table = json.loads(subprocess.run(["sfdisk", "-J", release], check=True, capture_output=True,
+                                      text=True).stdout)["partitiontable"]["partitions"]
+    for slot in ("root-a", "root-b"):
+        p = [x for x in table if x.get("name") == slot][0]
+        part = os.path.join(os.path.dirname(release), f".{slot}.ext4")
+        subprocess.run(["dd", f"if={release}", f"of={part}", "bs=512", f"skip={p['start']}",
+                        f"count={p['size']}", "status=none"], check=True)
+        try:
+            def ls(path):
+                r = subprocess.run(["debugfs", "-R", f"stat {path}", part], capture_output=True,
+                                   text=True)
+                return "Inode:" in r.stdout
+            present = [f for f in ("/usr/lib/systemd/system/telbox-test-shell.service",
+                                   "/usr/libexec/telbox/test-shell",
+                                   "/etc/systemd/system/multi-user.target.wants/telbox-test-shell.service")
+                       if ls(f)]
+            check(f"release: no test shell in {slot}", present == [], " ".join(present))
+            needed = [f for f in ("/usr/libexec/telbox/dhclient-script", "/usr/bin/man",
+                                  "/usr/share/bash-completion/bash_completion",
+                                  "/usr/share/bash-completion/completions/appliance")
+                      if not ls(f)]
+            check(f"release: {slot} has the DHCP client's script on the root, man-db and"
+                  " bash-completion", needed == [], "missing: " + " ".join(needed))
+        finally:
+            os.unlink(part)
+
+
+def netdiff_checks(vm):
+    """Kernel against simulation: one long sequence of generated network
+    configs, applied for real through sysconfd and to the simulated machine."""
+    rc, _ = sh(vm, "command -v netdiff")
+    if not check("netdiff: the differential runner is in the test image", rc == 0):
+        return
+    print(f"      netdiff seed {NETDIFF_SEED} (replay: NETDIFF_SEED={NETDIFF_SEED} make image-test)")
+    rc, out = sh(vm, f"netdiff --seed {NETDIFF_SEED} --count {NETDIFF_COUNT} --links eth0,eth1"
+                     " --base /etc/telbox/appliance.toml 2>&1 | tail -n 60", timeout=1500)
+    m = re.search(r"netdiff: seed (\d+), (\d+) configs, (\d+) divergences, (\d+) real failures", out)
+    ok = (rc == 0 and m is not None and int(m.group(2)) >= NETDIFF_COUNT and int(m.group(3)) == 0)
+    check(f"netdiff: {NETDIFF_COUNT} generated configs on the guest kernel and the simulation,"
+          " 0 divergences", ok, out)
+    if m:
+        print(f"      {m.group(0)}")
 
 
 STATUS_IFACE = "org.telbox.Sysconfd1.Status"
@@ -339,26 +575,38 @@ def dahdi_checks(vm):
     print("      " + out.replace("\n", "\n      "))
 
 
-EXTRA_DISK_TESTS = [hotplug_checks, dahdi_checks]
+EXTRA_DISK_TESTS = [hotplug_checks, dahdi_checks, netdiff_checks]
+
+
+PARTS = {
+    "release": None,
+    "disk": test_disk,
+    "services": test_services,
+    "refused": test_refused,
+    "unseeded": test_unseeded,
+    "iso": test_iso,
+    "iso-unseeded": test_iso_unseeded,
+    "pxe": test_pxe,
+}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--only", default="disk,iso,pxe")
+    ap.add_argument("--release-image", default="")
+    ap.add_argument("--only", default=",".join(PARTS))
     a = ap.parse_args()
     out = os.path.abspath(a.out)
     work = os.path.join(out, "test-run")
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     start = time.monotonic()
-    parts = a.only.split(",")
-    if "disk" in parts:
-        test_disk(out, work)
-    if "iso" in parts:
-        test_iso(out, work)
-    if "pxe" in parts:
-        test_pxe(out, work)
+    for part in a.only.split(","):
+        if part == "release":
+            test_release_image(os.path.abspath(a.release_image or
+                                               os.path.join(out, "..", "telbox.img")))
+        else:
+            PARTS[part](out, work)
     print("== boot-to-sysconfd-ready")
     for label, (wall, kernel) in times.items():
         print(f"  {label:12s} {wall:6.1f} s from QEMU start" +
@@ -367,6 +615,7 @@ def main():
           f" (logs in {work})")
     for f in failures:
         print("  FAILED: " + f)
+    print(f"image-test: {len(passes)} passed, {len(failures)} failed")
     sys.exit(1 if failures else 0)
 
 

@@ -25,7 +25,7 @@ security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 # again by rootfs-hook.sh once the modules are built).
 packages=(systemd systemd-sysv dbus udev kmod iproute2 procps util-linux
 	kea-dhcp4-server chrony keepalived nftables isc-dhcp-client iputils-arping dahdi
-	linux-image-amd64 linux-headers-amd64 dahdi-dkms less)
+	linux-image-amd64 linux-headers-amd64 dahdi-dkms less man-db bash-completion)
 
 # Sizes as in genimage.cfg (MiB).
 boot_mib=64 root_mib=768 data_mib=512
@@ -99,7 +99,6 @@ while read -r verb unit; do
 	disable) chroot "$rootfs" systemctl disable "$unit" >/dev/null 2>&1 || true ;;
 	esac
 done <"$overlay/usr/lib/systemd/system-preset/80-telbox.preset"
-chroot "$rootfs" systemctl enable telbox-test-shell.service >/dev/null 2>&1
 # Debian's own Kea unit would race the overlay's kea-dhcp4.service.
 chroot "$rootfs" systemctl mask kea-dhcp4-server.service >/dev/null 2>&1
 chroot "$rootfs" systemctl set-default multi-user.target >/dev/null 2>&1

@@ -114,6 +114,51 @@ pub struct Degraded {
     pub differs: Vec<String>,
 }
 
+/// The first boot's seed (`/data/seed/appliance.toml`), as
+/// `telbox-firstboot.service` recorded its apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedReport {
+    /// The seed file, kept for a retry.
+    pub path: String,
+    pub outcome: SeedOutcome,
+    /// Why it failed (sysconfd's own words), when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+/// Whether the seed was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeedOutcome {
+    Applied,
+    Failed,
+}
+
+impl SeedReport {
+    /// Reads the record `firstboot-seed` writes: `seed:`, `at:`,
+    /// `outcome:` and `cause:` lines, then sysconfd's output. `None` when
+    /// the record says neither applied nor failed.
+    pub fn parse(record: &str) -> Option<SeedReport> {
+        let field = |name: &str| {
+            record.lines().find_map(|l| {
+                l.strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix(':'))
+                    .map(|v| v.trim().to_owned())
+            })
+        };
+        let outcome = match field("outcome")?.as_str() {
+            "applied" => SeedOutcome::Applied,
+            "failed" => SeedOutcome::Failed,
+            _ => return None,
+        };
+        Some(SeedReport {
+            path: field("seed").unwrap_or_default(),
+            outcome,
+            cause: field("cause").filter(|c| !c.is_empty()),
+        })
+    }
+}
+
 /// The overview `Status.Status` returns; `appliance status` prints it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusReport {
@@ -122,10 +167,42 @@ pub struct StatusReport {
     pub current_generation: u64,
     pub pending: Option<PendingReport>,
     pub wizard_completed: bool,
+    /// What became of the installer's seed at first boot (absent on a box
+    /// that had none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<SeedReport>,
     /// Set when a failed apply could not be finished (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub degraded: Option<Degraded>,
     /// The daemons and the telephony hardware.
     #[serde(default)]
     pub sections: StatusSections,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_seed_record_gives_its_cause() {
+        let record = "seed: /data/seed/appliance.toml\nat: 2026-12-07T10:00:00Z\n\
+                      outcome: failed\ncause: Kea refused: interface 'eth9' doesn't exist\n\
+                      sysconfd: the apply failed\n";
+        let seed = SeedReport::parse(record).unwrap();
+        assert_eq!(seed.outcome, SeedOutcome::Failed);
+        assert_eq!(seed.path, "/data/seed/appliance.toml");
+        assert_eq!(
+            seed.cause.as_deref(),
+            Some("Kea refused: interface 'eth9' doesn't exist")
+        );
+    }
+
+    #[test]
+    fn an_applied_seed_has_no_cause_and_a_record_without_outcome_is_none() {
+        let seed = SeedReport::parse("seed: /s.toml\noutcome: applied\n").unwrap();
+        assert_eq!(seed.outcome, SeedOutcome::Applied);
+        assert_eq!(seed.cause, None);
+        assert_eq!(SeedReport::parse("seed: /s.toml\n"), None);
+        assert_eq!(SeedReport::parse("outcome: maybe\n"), None);
+    }
 }

@@ -234,6 +234,11 @@ impl Browser {
     /// namespace (call it inside [`Netns::run`]). Fails, never skips, when
     /// either is missing: `make deps` installs them.
     pub async fn start(port: u16, prefix: &str) -> Browser {
+        Browser::start_with(port, prefix, &[]).await
+    }
+
+    /// [`start`](Self::start) with more Chromium arguments (a proxy, say).
+    pub async fn start_with(port: u16, prefix: &str, extra: &[String]) -> Browser {
         for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             assert!(
                 Path::new(tool).exists(),
@@ -264,6 +269,7 @@ impl Browser {
             "--hide-scrollbars",
         ];
         let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.extend(extra.iter().cloned());
         args.push(format!("--user-data-dir={}", profile.path().display()));
         args.push(format!("--window-size={},{}", PHONE.0, PHONE.1 + 100));
         let caps = json!({

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use appliance::dbus::{Degraded, StatusReport};
+use appliance::dbus::{Degraded, SeedOutcome, SeedReport, StatusReport};
 use appliance::views::{DiscoverReport, StatusSections};
 
 use crate::bus::{self, CallError, CallResult};
@@ -35,8 +35,31 @@ pub async fn status(json: bool) -> CallResult {
             "not completed"
         }
     );
+    if let Some(seed) = &s.seed {
+        print_seed(seed);
+    }
     print_sections(&s.sections);
     Ok(())
+}
+
+/// The installer's seed: applied, or failed with its cause and how to retry.
+fn print_seed(seed: &SeedReport) {
+    match seed.outcome {
+        SeedOutcome::Applied => println!("seed         applied ({})", seed.path),
+        SeedOutcome::Failed => {
+            println!(
+                "seed         seed failed: {}",
+                seed.cause
+                    .as_deref()
+                    .unwrap_or("see journalctl -u telbox-firstboot")
+            );
+            println!(
+                "             the box runs its default configuration; after fixing the file,\n             \
+                 retry with: appliance config apply {}",
+                seed.path
+            );
+        }
+    }
 }
 
 /// The daemons and the telephony hardware, in words.

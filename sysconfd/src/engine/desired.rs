@@ -75,6 +75,7 @@ impl Desired {
         config: &Config,
         observed: &Observed,
         state_dir: &Path,
+        chrony: &ntp::ChronyPaths,
     ) -> Result<Desired, DesiredError> {
         let mut files = vec![FileSpec::new(
             CONFIG_PATH,
@@ -107,7 +108,7 @@ impl Desired {
             services.insert(Service::Dhcp, kea.path.clone());
             files.push(kea);
         }
-        let chrony = ntp::render(config, &ntp::ChronyPaths::under(state_dir))?;
+        let chrony = ntp::render(config, chrony)?;
         services.insert(Service::Ntp, chrony.path.clone());
         files.push(chrony);
         if let Some(conf) = &observed.keepalived {

@@ -347,7 +347,13 @@ impl Engine {
     }
 
     fn render(&self, config: &config::Config, observed: &Observed) -> Result<Desired, EngineError> {
-        Ok(Desired::render(config, observed, &self.opts.state_dir)?)
+        let chrony = crate::ntp::ChronyPaths::for_box(&self.opts.root, &self.opts.state_dir);
+        Ok(Desired::render(
+            config,
+            observed,
+            &self.opts.state_dir,
+            &chrony,
+        )?)
     }
 
     /// The seam to the machine, for status reports.

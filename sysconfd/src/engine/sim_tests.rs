@@ -287,7 +287,13 @@ async fn render_and_plan_read_nothing_once_the_machine_is_observed() {
     let (desired, observed) = e.observe(&config).await.unwrap();
     b.sim.clear_calls();
     let first = planner::plan(&desired, &observed).unwrap();
-    let again = Desired::render(&config, &observed, &b.state()).unwrap();
+    let again = Desired::render(
+        &config,
+        &observed,
+        &b.state(),
+        &crate::ntp::ChronyPaths::under(&b.state()),
+    )
+    .unwrap();
     assert_eq!(again, desired);
     assert_eq!(planner::plan(&again, &observed).unwrap(), first);
     assert_eq!(b.sim.calls(), Vec::<Call>::new(), "no call to the machine");

@@ -12,33 +12,59 @@ use crate::files::FileSpec;
 /// Where chronyd reads its configuration.
 pub const CHRONY_CONF: &str = "/etc/chrony/chrony.conf";
 
-/// chronyd's run-time directory: drift file, pid file, command socket.
-/// chronyd creates it and hands it to its own user; it must not be made
-/// beforehand with another owner or a world-readable mode.
+/// Where chronyd keeps its drift file, pid file and command socket. chronyd
+/// creates the socket's directory and hands it to its own user; it must not
+/// be made beforehand with another owner or a world-readable mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChronyPaths {
-    pub dir: PathBuf,
+    pub driftfile: PathBuf,
+    pub pidfile: PathBuf,
+    /// The command socket `chronyc -h` talks to.
+    pub socket: PathBuf,
 }
 
 impl ChronyPaths {
-    /// The `chrony` directory inside `state_dir`.
+    /// All three in the `chrony` directory inside `state_dir` (a test root,
+    /// where chronyd keeps root's user).
     pub fn under(state_dir: &Path) -> Self {
+        let dir = state_dir.join("chrony");
         ChronyPaths {
-            dir: state_dir.join("chrony"),
+            driftfile: dir.join("chrony.drift"),
+            pidfile: dir.join("chronyd.pid"),
+            socket: dir.join("chronyd.sock"),
+        }
+    }
+
+    /// The distribution's places, which chronyd's own user (`_chrony`) may
+    /// write after it drops root: `/var/lib/chrony` and `/run/chrony`.
+    pub fn system() -> Self {
+        ChronyPaths {
+            driftfile: PathBuf::from("/var/lib/chrony/chrony.drift"),
+            pidfile: PathBuf::from("/run/chrony/chronyd.pid"),
+            socket: PathBuf::from("/run/chrony/chronyd.sock"),
+        }
+    }
+
+    /// [`system`](Self::system) on the box itself, [`under`](Self::under)
+    /// the state directory under a test root.
+    pub fn for_box(root: &crate::root::Root, state_dir: &Path) -> Self {
+        if root.is_system() {
+            Self::system()
+        } else {
+            Self::under(state_dir)
         }
     }
 
     pub fn driftfile(&self) -> PathBuf {
-        self.dir.join("chrony.drift")
+        self.driftfile.clone()
     }
 
     pub fn pidfile(&self) -> PathBuf {
-        self.dir.join("chronyd.pid")
+        self.pidfile.clone()
     }
 
-    /// The command socket `chronyc -h` talks to.
     pub fn socket(&self) -> PathBuf {
-        self.dir.join("chronyd.sock")
+        self.socket.clone()
     }
 }
 

@@ -10,44 +10,48 @@ use tokio::sync::watch;
 
 use super::files::write_atomic;
 use crate::network::{DhclientLease, DhcpClient};
+use crate::root::Root;
 
-/// What dhclient runs on each event: address and default route through `ip`.
-const SCRIPT: &str = r#"#!/bin/sh
-# telbox: configure what a DHCP lease gives a link; leave name resolution to sysconfd.
-case "$reason" in
-PREINIT)
-    ip link set dev "$interface" up ;;
-BOUND|RENEW|REBIND|REBOOT)
-    if [ -n "$old_ip_address" ] && [ "$old_ip_address" != "$new_ip_address" ]; then
-        ip -4 address flush dev "$interface" scope global
-    fi
-    ip -4 address replace "$new_ip_address/$new_subnet_mask" dev "$interface"
-    for router in $new_routers; do
-        ip -4 route replace default via "$router" dev "$interface" proto dhcp
-        break
-    done ;;
-EXPIRE|FAIL|RELEASE|STOP)
-    ip -4 address flush dev "$interface" scope global ;;
-esac
-exit 0
-"#;
+/// Where the image installs the script dhclient runs on each event
+/// (address and default route through `ip`). It lives on the root file
+/// system: `/var/lib/telbox` is on `/data`, which is mounted `noexec`.
+pub const SCRIPT_PATH: &str = "/usr/libexec/telbox/dhclient-script";
+
+/// The script itself, written under a test root (`--root`), where nothing
+/// installed it.
+const SCRIPT: &str =
+    include_str!("../../../buildroot-overlay/rootfs/usr/libexec/telbox/dhclient-script");
 
 /// The running clients, by link name.
 pub struct DhcpClients {
+    root: Root,
     state_dir: PathBuf,
     running: Mutex<BTreeMap<String, (DhcpClient, watch::Sender<bool>)>>,
 }
 
 impl DhcpClients {
-    pub fn new(state_dir: &Path) -> DhcpClients {
+    pub fn new(root: &Root, state_dir: &Path) -> DhcpClients {
         DhcpClients {
+            root: root.clone(),
             state_dir: state_dir.to_owned(),
             running: Mutex::new(BTreeMap::new()),
         }
     }
 
     fn script(&self) -> PathBuf {
-        self.state_dir.join("telbox-dhclient-script")
+        self.root.path(SCRIPT_PATH)
+    }
+
+    /// The script as installed; under a test root it is written there first.
+    fn install_script(&self) -> std::io::Result<PathBuf> {
+        let path = self.script();
+        if !self.root.is_system() {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            write_atomic(&path, SCRIPT.as_bytes(), 0o755)?;
+        }
+        Ok(path)
     }
 
     pub fn links(&self) -> Vec<String> {
@@ -59,9 +63,9 @@ impl DhcpClients {
 
     /// Starts a supervised client on `link` (restarted with back-off if it dies).
     pub fn start(&self, link: &str) -> std::io::Result<()> {
-        write_atomic(&self.script(), SCRIPT.as_bytes(), 0o755)?;
+        let script = self.install_script()?;
         let mut client = DhcpClient::new(link, &self.state_dir);
-        client.script = self.script();
+        client.script = script;
         let (stop, stopped) = watch::channel(false);
         let supervised = client.clone();
         tokio::spawn(async move {

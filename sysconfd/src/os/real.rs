@@ -68,7 +68,7 @@ impl RealOs {
                 &kea,
             )),
         };
-        let dhcp_clients = (mode != ServicesMode::None).then(|| DhcpClients::new(state_dir));
+        let dhcp_clients = (mode != ServicesMode::None).then(|| DhcpClients::new(root, state_dir));
         Ok(RealOs {
             root: root.clone(),
             state_dir: state_dir.to_owned(),
@@ -230,14 +230,14 @@ impl Os for RealOs {
     }
 
     fn ntp_status(&self) -> Result<NtpStatus, NtpError> {
-        crate::ntp::status(&ChronyPaths::under(&self.state_dir).socket())
+        crate::ntp::status(&ChronyPaths::for_box(&self.root, &self.state_dir).socket())
     }
 }
 
 fn supervisor(root: &Root, state_dir: &Path) -> Supervisor {
     let kea_conf = root.path(crate::dhcp::KEA_CONF);
     let chrony_conf = root.path(crate::ntp::CHRONY_CONF);
-    let chrony = ChronyPaths::under(state_dir);
+    let chrony = ChronyPaths::for_box(root, state_dir);
     // Under a test root the machine's clock is not ours to set, and chronyd
     // keeps its user so it still dies with sysconfd (a uid change clears the
     // parent-death signal).

@@ -85,6 +85,12 @@ pub enum ServicesError {
     Signal { service: String, source: nix::Error },
     #[error("{service} is not running")]
     NotRunning { service: String },
+    #[error("{unit}: its job is still {state} after {} s (it waits on another unit; see `systemctl list-jobs`)", waited.as_secs())]
+    JobTimeout {
+        unit: String,
+        state: String,
+        waited: std::time::Duration,
+    },
     #[error(transparent)]
     Dhcp(#[from] dhcp::KeaError),
 }

@@ -1,7 +1,9 @@
 //! The systemd backend: units driven over `org.freedesktop.systemd1`.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
+use zbus::proxy::CacheProperties;
 use zbus::zvariant::OwnedObjectPath;
 
 use super::{Service, ServiceState, ServicesError};
@@ -28,8 +30,23 @@ trait Unit {
     fn active_state(&self) -> zbus::Result<String>;
 }
 
+#[zbus::proxy(
+    interface = "org.freedesktop.systemd1.Job",
+    default_service = "org.freedesktop.systemd1"
+)]
+trait Job {
+    #[zbus(property)]
+    fn state(&self) -> zbus::Result<String>;
+}
+
 /// Job mode for every request: replace a queued job for the same unit.
 const MODE: &str = "replace";
+
+/// How long a start, stop or restart job may take before the apply gives up
+/// on it: a job can wait on other units (Kea ordered after a target that is
+/// not reached yet), and a state read before it finishes says nothing.
+pub const JOB_TIMEOUT: Duration = Duration::from_secs(90);
+const JOB_POLL: Duration = Duration::from_millis(50);
 
 /// systemd, with the unit name of each service.
 #[derive(Debug, Clone)]
@@ -77,31 +94,59 @@ impl Systemd {
         self.stop_unit(self.unit(service)).await
     }
 
-    /// Starts the unit `unit` (`asterisk.service`), as HA does on takeover.
+    /// Starts the unit `unit` (`asterisk.service`), as HA does on takeover,
+    /// and waits for the start job to finish.
     pub async fn start_unit(&self, unit: &str) -> Result<(), ServicesError> {
-        self.manager().await?.start_unit(unit, MODE).await?;
-        Ok(())
+        let job = self.manager().await?.start_unit(unit, MODE).await?;
+        self.finished(unit, job).await
     }
 
     pub async fn stop_unit(&self, unit: &str) -> Result<(), ServicesError> {
-        self.manager().await?.stop_unit(unit, MODE).await?;
-        Ok(())
+        let job = self.manager().await?.stop_unit(unit, MODE).await?;
+        self.finished(unit, job).await
     }
 
     pub async fn restart(&self, service: Service) -> Result<(), ServicesError> {
-        self.manager()
-            .await?
-            .restart_unit(self.unit(service), MODE)
-            .await?;
-        Ok(())
+        let unit = self.unit(service);
+        let job = self.manager().await?.restart_unit(unit, MODE).await?;
+        self.finished(unit, job).await
     }
 
     pub async fn reload_or_restart(&self, service: Service) -> Result<(), ServicesError> {
-        self.manager()
+        let unit = self.unit(service);
+        let job = self
+            .manager()
             .await?
-            .reload_or_restart_unit(self.unit(service), MODE)
+            .reload_or_restart_unit(unit, MODE)
             .await?;
-        Ok(())
+        self.finished(unit, job).await
+    }
+
+    /// Waits until systemd has dropped `job` (finished, failed or
+    /// cancelled), at most [`JOB_TIMEOUT`]; the unit's state tells the rest.
+    async fn finished(&self, unit: &str, job: OwnedObjectPath) -> Result<(), ServicesError> {
+        let deadline = Instant::now() + JOB_TIMEOUT;
+        let proxy = JobProxy::builder(&self.conn)
+            .path(job)?
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await?;
+        loop {
+            let state = match proxy.state().await {
+                Ok(state) => state,
+                // The job object is gone: systemd is done with it.
+                Err(zbus::Error::MethodError(..)) | Err(zbus::Error::FDO(_)) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+            if Instant::now() >= deadline {
+                return Err(ServicesError::JobTimeout {
+                    unit: unit.to_owned(),
+                    state,
+                    waited: JOB_TIMEOUT,
+                });
+            }
+            tokio::time::sleep(JOB_POLL).await;
+        }
     }
 
     /// The unit's `ActiveState`; a unit systemd has not loaded is inactive.
