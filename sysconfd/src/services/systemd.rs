@@ -232,6 +232,18 @@ mod tests {
     }
 
     const KEA_UNIT: &str = "/org/freedesktop/systemd1/unit/kea_2ddhcp4_2eservice";
+    const JOB: &str = "/org/freedesktop/systemd1/job/1";
+
+    /// A queued job: `waiting` until systemd drops it.
+    struct FakeJob;
+
+    #[zbus::interface(name = "org.freedesktop.systemd1.Job")]
+    impl FakeJob {
+        #[zbus(property)]
+        fn state(&self) -> String {
+            "waiting".into()
+        }
+    }
 
     /// A peer-to-peer D-Bus connection to the fake, and its call log.
     async fn fake_systemd() -> (zbus::Connection, zbus::Connection, Arc<Mutex<Vec<String>>>) {
@@ -273,6 +285,29 @@ mod tests {
             sd.state(Service::Ntp).await.unwrap(),
             ServiceState::Inactive,
             "an unloaded unit"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_start_returns_once_systemd_has_dropped_its_job() {
+        let (server, client, _calls) = fake_systemd().await;
+        server.object_server().at(JOB, FakeJob).await.unwrap();
+        let sd = Systemd::new(client);
+        let drop_job = async {
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            server
+                .object_server()
+                .remove::<FakeJob, _>(JOB)
+                .await
+                .unwrap();
+        };
+        let started = Instant::now();
+        let (result, ()) = futures::join!(sd.start(Service::Dhcp), drop_job);
+        result.unwrap();
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(400),
+            "returned while the job was queued: {:?}",
+            started.elapsed()
         );
     }
 }
