@@ -305,11 +305,14 @@ def onbox_checks(vm, label):
     rc, out = sh(vm, "MANPAGER=cat MANWIDTH=80 man appliance 2>&1 | head -n 20")
     check(f"{label}: `man appliance` shows the manual", rc == 0 and "appliance" in out
           and "SYNOPSIS" in out.upper(), out)
-    rc, out = sh(vm, "source /usr/share/bash-completion/bash_completion &&"
-                     " _completion_loader appliance && COMP_WORDS=(appliance con) COMP_CWORD=1"
-                     " COMP_LINE='appliance con' COMP_POINT=13 && _appliance appliance con appliance"
-                     " && echo \"${COMPREPLY[@]}\"")
-    check(f"{label}: bash completes `appliance con` to config", rc == 0 and "config" in out.split(), out)
+    # The loader returns 124 once it has loaded a completion (readline's
+    # "try again"), so the steps are not chained with &&.
+    rc, out = sh(vm, "source /usr/share/bash-completion/bash_completion; _completion_loader appliance;"
+                     " complete -p appliance; COMP_WORDS=(appliance con) COMP_CWORD=1"
+                     " COMP_LINE='appliance con' COMP_POINT=13; _appliance appliance con appliance;"
+                     " echo \"${COMPREPLY[@]}\"")
+    check(f"{label}: bash completes `appliance con` to config",
+          "-F _appliance appliance" in out and "config" in (out.splitlines() or [""])[-1].split(), out)
     rc, out = sh(vm, "journalctl -b --no-pager -o cat | grep -i 'unknown user' | head")
     check(f"{label}: no \"Unknown user\" in the boot log", out == "", out)
     rc, out = sh(vm, "for i in $(seq 60); do pgrep -x chronyd >/dev/null && break; sleep 0.5; done;"
