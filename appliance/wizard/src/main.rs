@@ -55,7 +55,10 @@ struct Cli {
 
 fn main() -> ExitCode {
     telbox_program::docs::write_if_asked::<Cli>("8");
-    telbox_program::quiet_on_closed_pipe();
+    // No quiet_on_closed_pipe() here, unlike the command-line tools: a
+    // server keeps Rust's ignored SIGPIPE, so a client that goes away
+    // mid-answer is one failed write on its own connection, never the end
+    // of the process.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
