@@ -14,6 +14,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -44,6 +45,30 @@ struct Cli {
     /// The window of --token-tries, seconds.
     #[arg(long, default_value_t = 300)]
     token_window: u64,
+    /// Seconds the TLS handshake and each request head may take; a
+    /// connection idle this long is closed.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    header_timeout: u64,
+    /// Seconds a whole request body may take, however it is dripped.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    body_timeout: u64,
+    /// Seconds a whole request may take, its body and the answer.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    request_timeout: u64,
+    /// Largest request body, bytes; a larger Content-Length is refused (413) unread.
+    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
+    max_body: usize,
+    /// Seconds a connection is kept before it is closed between two requests.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    conn_lifetime: u64,
+    /// Connections one client address may hold; more are closed at once.
+    #[arg(long, default_value_t = 32)]
+    conns_per_client: usize,
+    /// Connections all clients together may hold (fits the unit's
+    /// LimitNOFILE=2048 with room to spare); when all are taken, the client
+    /// holding the most gives up an idle one.
+    #[arg(long, default_value_t = 512)]
+    conns: usize,
     /// Another terminal the banner (token and fingerprint) is written to,
     /// besides standard output, such as /dev/tty1 (repeatable).
     #[arg(long, value_name = "TTY")]
@@ -135,16 +160,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .await
         .context("asking sysconfd about the wizard")?;
 
+    let secs = |s: u64| Duration::from_secs(s.max(1));
+    let limits = Arc::new(serve::Limits {
+        header: secs(cli.header_timeout),
+        body: secs(cli.body_timeout),
+        request: secs(cli.request_timeout),
+        body_max: cli.max_body.max(1024),
+        lifetime: secs(cli.conn_lifetime),
+        conns_per_client: cli.conns_per_client,
+        conns_total: cli.conns,
+    });
+    let conns = serve::Conns::new(limits.conns_per_client, limits.conns_total);
     let https = serve::bind(cli.https).await?;
     let router = app::router(app.clone());
-    tokio::spawn(serve::https(https, acceptor, router));
+    tokio::spawn(serve::serve(
+        https,
+        Some(acceptor),
+        router,
+        limits.clone(),
+        conns.clone(),
+    ));
     if !cli.http.is_empty() {
         let addr: SocketAddr = cli
             .http
             .parse()
             .with_context(|| format!("--http {}", cli.http))?;
         let http = serve::bind(addr).await?;
-        tokio::spawn(serve::http(http, app::redirect_router(app.clone())));
+        let router = app::redirect_router(app.clone());
+        tokio::spawn(serve::serve(http, None, router, limits, conns));
     }
     tracing::info!(https = %cli.https, http = %cli.http, fingerprint = %id.fingerprint, "serving the first-boot page");
     if !*done.borrow() {
