@@ -63,12 +63,24 @@ pub fn normalize_token(typed: &str) -> String {
 
 /// Compares in time independent of where the two differ.
 pub fn same_token(typed: &str, token: &str) -> bool {
-    let (a, b) = (normalize_token(typed), normalize_token(token));
+    same_secret(&normalize_token(typed), &normalize_token(token))
+}
+
+/// Whether `a` and `b` are the same, in time independent of where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
     let mut diff = a.len() ^ b.len();
     for (x, y) in a.bytes().zip(b.bytes()) {
         diff |= usize::from(x ^ y);
     }
-    diff == 0
+    std::hint::black_box(diff) == 0
+}
+
+/// `n` random bytes in lower-case hex.
+pub fn random_hex(n: usize) -> io::Result<String> {
+    Ok(random_bytes(n)?
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
