@@ -4,13 +4,13 @@
 //! stops once the wizard has completed.
 
 mod app;
+mod banner;
 mod form;
 mod limit;
 mod page;
 mod secrets;
 mod serve;
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -112,34 +112,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// What the console shows at the first boot. Standard output is the
-/// console (the serial line on the image) in the unit, never the journal,
-/// and each `--console` terminal gets it too, so the token is not logged.
-fn banner(token: &str, fingerprint: &str, https: SocketAddr, consoles: &[PathBuf]) {
-    let port = match https.port() {
-        443 => String::new(),
-        p => format!(":{p}"),
-    };
-    let text = format!(
-        "\n telbox first-boot setup: open https://<this box's address>{port}/ in a browser\n \
-         setup token:             {token}\n \
-         certificate fingerprint: SHA-256 {fingerprint}\n \
-         (as root: appliance wizard token)\n\n"
-    );
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
-    for tty in consoles {
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .open(tty)
-            .and_then(|mut t| t.write_all(text.replace('\n', "\r\n").as_bytes()));
-        if let Err(e) = written {
-            tracing::warn!(console = %tty.display(), error = %e, "could not show the setup banner there");
-        }
-    }
-}
-
 async fn run(cli: Cli) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cli.state_dir)
         .with_context(|| format!("creating {}", cli.state_dir.display()))?;
@@ -190,10 +162,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         tokio::spawn(serve::serve(http, None, router, limits, conns));
     }
     tracing::info!(https = %cli.https, http = %cli.http, fingerprint = %id.fingerprint, "serving the first-boot page");
-    if !*done.borrow() {
-        banner(&token, &id.fingerprint, cli.https, &cli.console);
-    }
-    drop(token);
+    tokio::spawn(banner::keep_shown(
+        token,
+        id.fingerprint.clone(),
+        cli.https.port(),
+        cli.console.clone(),
+        done.clone(),
+    ));
 
     let linger = Duration::from_secs(cli.linger);
     tokio::select! {

@@ -1,0 +1,187 @@
+//! What the console shows at the first boot: where to browse to, the
+//! setup token and the certificate's fingerprint. Standard output is the
+//! console (the serial line on the image) in the unit, never the journal,
+//! and each `--console` terminal gets it too, so the token is not logged.
+//!
+//! The addresses are the box's own, read every [`POLL`]; the banner is shown
+//! again whenever they change, so a DHCP lease that arrives after the wizard
+//! started, or the address the wizard itself set, is on the screen.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nix::ifaddrs::getifaddrs;
+use nix::net::if_::InterfaceFlags;
+use tokio::sync::watch;
+
+/// How often the addresses are read again.
+pub const POLL: Duration = Duration::from_secs(2);
+
+/// The box's addresses a browser may use, and the interfaces (not
+/// loopback) that could get one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seen {
+    pub addresses: BTreeSet<IpAddr>,
+    pub interfaces: BTreeSet<String>,
+}
+
+/// Whether `ip` is worth showing: not loopback, unspecified, link-local or multicast.
+pub fn reachable(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_loopback() || v4.is_unspecified() || v4.is_link_local() || v4.is_multicast())
+        }
+        IpAddr::V6(v6) => {
+            let link_local = v6.segments()[0] & 0xffc0 == 0xfe80;
+            !(v6.is_loopback() || v6.is_unspecified() || link_local || v6.is_multicast())
+                && v6.to_ipv4_mapped().is_none()
+        }
+    }
+}
+
+/// The box's addresses now (none when they cannot be read).
+pub fn seen() -> Seen {
+    let mut out = Seen::default();
+    let Ok(addrs) = getifaddrs() else {
+        return out;
+    };
+    for a in addrs {
+        if a.flags.contains(InterfaceFlags::IFF_LOOPBACK) {
+            continue;
+        }
+        out.interfaces.insert(a.interface_name.clone());
+        let Some(addr) = a.address else { continue };
+        let ip = if let Some(v4) = addr.as_sockaddr_in() {
+            IpAddr::V4(v4.ip())
+        } else if let Some(v6) = addr.as_sockaddr_in6() {
+            IpAddr::V6(v6.ip())
+        } else {
+            continue;
+        };
+        if reachable(ip) {
+            out.addresses.insert(ip);
+        }
+    }
+    out
+}
+
+/// The banner's text for `seen`.
+pub fn text(seen: &Seen, port: u16, token: &str, fingerprint: &str) -> String {
+    let port = match port {
+        443 => String::new(),
+        p => format!(":{p}"),
+    };
+    let mut t = String::from("\n telbox first-boot setup: ");
+    if seen.addresses.is_empty() {
+        let on = if seen.interfaces.is_empty() {
+            "no network interface yet".to_owned()
+        } else {
+            let names: Vec<&str> = seen.interfaces.iter().map(String::as_str).collect();
+            format!("DHCP on {}", names.join(", "))
+        };
+        t.push_str(&format!(
+            "waiting for an address ({on})…\n this is shown again once the box has one\n"
+        ));
+    } else {
+        t.push_str("open one of these in a browser\n");
+        for ip in &seen.addresses {
+            match ip {
+                IpAddr::V4(v4) => t.push_str(&format!("   https://{v4}{port}/\n")),
+                IpAddr::V6(v6) => t.push_str(&format!("   https://[{v6}]{port}/\n")),
+            }
+        }
+    }
+    t.push_str(&format!(
+        " setup token:             {token}\n \
+         certificate fingerprint: SHA-256 {fingerprint}\n \
+         (as root: appliance wizard token)\n\n"
+    ));
+    t
+}
+
+fn show(text: &str, consoles: &[PathBuf]) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+    for tty in consoles {
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .open(tty)
+            .and_then(|mut t| t.write_all(text.replace('\n', "\r\n").as_bytes()));
+        if let Err(e) = written {
+            tracing::warn!(console = %tty.display(), error = %e, "could not show the setup banner there");
+        }
+    }
+}
+
+/// Shows the banner, and again whenever the box's addresses change, until the wizard is done.
+pub async fn keep_shown(
+    token: String,
+    fingerprint: String,
+    port: u16,
+    consoles: Vec<PathBuf>,
+    mut done: watch::Receiver<bool>,
+) {
+    let consoles = std::sync::Arc::new(consoles);
+    let mut shown: Option<Seen> = None;
+    while !*done.borrow() {
+        let mut now = seen();
+        if !now.addresses.is_empty() {
+            // Interfaces only matter while there is no address to show.
+            now.interfaces.clear();
+        }
+        if shown.as_ref() != Some(&now) {
+            if shown.is_some() {
+                tracing::info!(addresses = ?now.addresses, "the box's addresses changed; the banner is shown again");
+            }
+            let t = text(&now, port, &token, &fingerprint);
+            let consoles = consoles.clone();
+            // A terminal may block (a serial line under flow control).
+            let _ = tokio::task::spawn_blocking(move || show(&t, &consoles)).await;
+            shown = Some(now);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            _ = done.changed() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_banner_lists_every_address_or_says_it_waits_for_one() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let mut s = Seen::default();
+        s.interfaces.insert("eth0".into());
+        let t = text(&s, 443, "TOKEN", "AB:CD");
+        assert!(t.contains("waiting for an address (DHCP on eth0)"), "{t}");
+        assert!(
+            !t.contains('<') && t.contains("TOKEN") && t.contains("SHA-256 AB:CD"),
+            "{t}"
+        );
+        s.addresses.insert(ip("192.0.2.10"));
+        s.addresses.insert(ip("2001:db8::10"));
+        let t = text(&s, 8443, "TOKEN", "AB:CD");
+        assert!(t.contains("   https://192.0.2.10:8443/\n"), "{t}");
+        assert!(t.contains("   https://[2001:db8::10]:8443/\n"), "{t}");
+        assert!(!t.contains("waiting"), "{t}");
+        for (addr, shown) in [
+            ("127.0.0.1", false),
+            ("169.254.1.2", false),
+            ("fe80::1", false),
+            ("::1", false),
+            ("10.1.2.3", true),
+            ("fd00::5", true),
+        ] {
+            assert_eq!(reachable(ip(addr)), shown, "{addr}");
+        }
+        // This machine's own loopback is never listed.
+        assert!(seen().addresses.iter().all(|a| !a.is_loopback()));
+    }
+}
