@@ -80,6 +80,8 @@ pub struct WizardOptions<'a> {
     /// Wrong tokens per client address and window (seconds).
     pub token_tries: usize,
     pub token_window_s: u64,
+    /// More arguments (its timeouts and connection limits, say).
+    pub extra: &'a [&'a str],
 }
 
 impl WizardServer {
@@ -128,6 +130,7 @@ impl WizardServer {
             .args(["--linger", &o.linger_s.to_string()])
             .args(["--token-tries", &o.token_tries.to_string()])
             .args(["--token-window", &o.token_window_s.to_string()])
+            .args(o.extra)
             .arg("--console")
             .arg(&screen)
             .stdout(fs::File::create(&console).expect("console file"))
@@ -166,6 +169,13 @@ impl WizardServer {
 
     pub fn screen_text(&self) -> String {
         fs::read_to_string(&self.screen).unwrap_or_default()
+    }
+
+    /// Whether the server still runs.
+    pub fn alive(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// Waits up to `limit` for the server to stop by itself.
