@@ -171,6 +171,28 @@ impl WizardServer {
         fs::read_to_string(&self.screen).unwrap_or_default()
     }
 
+    /// Kills the server at once, as a crash would (`netns` is the one it runs in).
+    pub fn kill(&mut self, netns: &Netns) {
+        let out = Command::new("ip")
+            .args(["netns", "pids", netns.name()])
+            .output()
+            .expect("ip netns pids");
+        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.trim() == "telbox-wizard" {
+                if let Ok(pid) = pid.parse::<i32>() {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
+        }
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait();
+        }
+    }
+
     /// Whether the server still runs.
     pub fn alive(&mut self) -> bool {
         self.child

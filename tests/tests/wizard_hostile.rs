@@ -54,30 +54,17 @@ struct Lab {
     d: Sysconfd,
     boxns: Netns,
     _lan: Netns,
-    _dir: tempfile::TempDir,
-    _bus: PrivateBus,
+    dir: tempfile::TempDir,
+    bus: PrivateBus,
     tls: TlsConnector,
 }
 
-fn lab() -> Lab {
-    require_root("the wizard on a hostile LAN");
-    ensure_wizard_user();
-    let boxns = Netns::create();
-    let lan = Netns::create();
-    boxns.veth_to("eth0", &lan, "lan0");
-    boxns.ip(&["link", "set", "eth0", "up"]);
-    let dir = scratch_dir("telbox-wizard-hostile");
-    let root = dir.path().join("root");
-    let bus = PrivateBus::with_project_policy();
-    let d = Sysconfd::start_in(&bus, &root, boxns.name());
-    let seed = shared_file(dir.path(), "seed.toml", SEED);
-    let out = d.appliance(&["config", "apply", seed.to_str().unwrap()]);
-    assert!(out.status.success(), "the seed: {}", text(&out));
+fn start_wizard(dir: &std::path::Path, boxns: &Netns, bus: &PrivateBus) -> WizardServer {
     let (header, body) = (HEADER_S.to_string(), BODY_S.to_string());
-    let wizard = WizardServer::start(
-        dir.path(),
+    WizardServer::start(
+        dir,
         &WizardOptions {
-            netns: &boxns,
+            netns: boxns,
             bus_address: &bus.address,
             https_port: HTTPS,
             http_port: HTTP,
@@ -98,7 +85,24 @@ fn lab() -> Lab {
                 "512",
             ],
         },
-    );
+    )
+}
+
+fn lab() -> Lab {
+    require_root("the wizard on a hostile LAN");
+    ensure_wizard_user();
+    let boxns = Netns::create();
+    let lan = Netns::create();
+    boxns.veth_to("eth0", &lan, "lan0");
+    boxns.ip(&["link", "set", "eth0", "up"]);
+    let dir = scratch_dir("telbox-wizard-hostile");
+    let root = dir.path().join("root");
+    let bus = PrivateBus::with_project_policy();
+    let d = Sysconfd::start_in(&bus, &root, boxns.name());
+    let seed = shared_file(dir.path(), "seed.toml", SEED);
+    let out = d.appliance(&["config", "apply", seed.to_str().unwrap()]);
+    assert!(out.status.success(), "the seed: {}", text(&out));
+    let wizard = start_wizard(dir.path(), &boxns, &bus);
     let cert = CertificateDer::from_pem_file(wizard.state_dir.join("cert.pem")).expect("cert.pem");
     let tls = connector(cert);
     Lab {
@@ -106,8 +110,8 @@ fn lab() -> Lab {
         d,
         boxns,
         _lan: lan,
-        _dir: dir,
-        _bus: bus,
+        dir,
+        bus,
         tls,
     }
 }
@@ -664,4 +668,72 @@ fn only_the_owners_browser_confirms_a_pending_setup() {
     assert_eq!(s["wizard_completed"], true, "{s}");
     assert!(lab.wizard.log_text().contains("confirmed"));
     assert!(!lab.wizard.log_text().contains(&token));
+}
+
+#[test]
+fn a_restart_forgets_neither_wrong_tokens_nor_a_pending_setup() {
+    let mut lab = lab();
+    let token = lab.token();
+    let (lo, old, new) = (
+        local(0, 0, 1),
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)),
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 20)),
+    );
+    let stranger = Some(local(2, 0, 1));
+    let wrong = r#"{"token":"AAAAA-BBBBB-CCCCC-DDDDD"}"#;
+    let cookie = lab.clients(async || {
+        for _ in 0..TOKEN_TRIES {
+            let r = lab.https(stranger, lo, "POST", "/api/claim", None, wrong).await;
+            assert_eq!(r.status, 403, "{r:?}");
+        }
+        let r = lab.https(stranger, lo, "POST", "/api/claim", None, wrong).await;
+        assert_eq!(r.status, 429, "{r:?}");
+        let r = lab
+            .https(None, old, "POST", "/api/claim", None, &format!(r#"{{"token":"{token}"}}"#))
+            .await;
+        assert_eq!(r.status, 200, "{r:?}");
+        let cookie = r.cookie();
+        let form = r#"{"hostname":"pbx","domain":"example.com","interface":"eth0","address":"192.0.2.20","prefix":"24","gateway":"","dns":"","timezone":"UTC"}"#;
+        let r = lab.https(None, old, "POST", "/api/complete", Some(&cookie), form).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        cookie
+    });
+    let moving = Instant::now();
+    while !(lab.status()["pending"].is_object() && lab.boxns.ipv4("eth0") == ["192.0.2.20/24"]) {
+        assert!(
+            moving.elapsed() < Duration::from_secs(20),
+            "{}",
+            lab.wizard.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The server keeps the count every 2 s; then it crashes and is started again.
+    std::thread::sleep(Duration::from_millis(2500));
+    lab.wizard.kill(&lab.boxns);
+    assert!(!lab.wizard.alive());
+    lab.wizard = start_wizard(lab.dir.path(), &lab.boxns, &lab.bus);
+
+    lab.clients(async || {
+        let r = lab
+            .https(stranger, lo, "POST", "/api/claim", None, wrong)
+            .await;
+        assert_eq!(r.status, 429, "the stranger's count survives: {r:?}");
+        let r = lab.https(None, new, "GET", "/api/state", None, "").await;
+        assert_eq!(r.json()["phase"], "awaiting", "{r:?}");
+        let r = lab
+            .https(None, new, "POST", "/api/confirm", None, "{}")
+            .await;
+        assert_eq!(r.status, 403, "{r:?}");
+        let r = lab
+            .https(None, new, "GET", "/api/state", Some(&cookie), "")
+            .await;
+        assert_eq!(r.json()["phase"], "pending", "{r:?}");
+        let r = lab
+            .https(None, new, "POST", "/api/confirm", Some(&cookie), "{}")
+            .await;
+        assert_eq!(r.status, 200, "the owner still confirms: {r:?}");
+    });
+    let s = lab.status();
+    assert_eq!(s["wizard_completed"], true, "{s}");
+    assert!(s["pending"].is_null(), "{s}");
 }

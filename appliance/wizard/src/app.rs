@@ -9,8 +9,10 @@
 //! the LAN only learns that a setup awaits its browser.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use appliance::dbus::PlanReport;
 use appliance::views::DiscoverReport;
@@ -26,7 +28,7 @@ use telbox_client::{ConfigProxy, WizardProxy};
 use tokio::sync::{watch, Mutex};
 
 use crate::form::{by_field, ByField, Form, Problem, Rounds, Shown};
-use crate::limit::Attempts;
+use crate::limit::{self, Attempts};
 use crate::page;
 use crate::secrets;
 
@@ -45,6 +47,8 @@ pub struct Options {
     /// Wrong tokens a client address may enter per window.
     pub token_tries: usize,
     pub token_window: Duration,
+    /// Where wrong tokens and a pending setup are kept across restarts.
+    pub state_dir: PathBuf,
 }
 
 /// A `Complete` the box went back from, for the page to say so.
@@ -79,7 +83,7 @@ enum Phase {
 }
 
 /// The browser that applied a setup: the only one that may confirm it.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 struct Owner {
     /// Its session, the cookie its claim set.
     session: String,
@@ -105,6 +109,8 @@ pub struct App {
     config: ConfigProxy<'static>,
     sessions: Mutex<Vec<String>>,
     attempts: std::sync::Mutex<Attempts>,
+    /// Wrong tokens were counted since they were last written down.
+    attempts_changed: AtomicBool,
     phase: Mutex<Phase>,
     done: watch::Sender<bool>,
 }
@@ -127,22 +133,43 @@ impl App {
             .await?;
         let completed = wizard.completed().await?;
         let (done, done_rx) = watch::channel(completed);
+        let mut sessions = Vec::new();
         let phase = if completed {
+            let _ = std::fs::remove_file(opts.state_dir.join(PENDING_FILE));
             Phase::Done
+        } else if let Some(saved) = Saved::load(&opts.state_dir, &config).await {
+            // Restarted while a setup waited for its browser: it still may.
+            tracing::info!(generation = saved.generation, address = %saved.address, "a setup still awaits its browser's confirm");
+            sessions.push(saved.owner.session.clone());
+            Phase::Pending {
+                generation: saved.generation,
+                address: saved.address,
+                url: saved.url,
+                deadline: Instant::now() + Duration::from_secs(opts.confirm_timeout_s.into()),
+                owner: saved.owner,
+            }
         } else {
             Phase::Open {
                 rolled_back: None,
                 failed: None,
             }
         };
-        let attempts = Attempts::new(opts.token_tries, opts.token_window);
+        let mut attempts = Attempts::new(opts.token_tries, opts.token_window);
+        let kept = opts.state_dir.join(ATTEMPTS_FILE);
+        if let Some(saved) = std::fs::read(&kept)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<limit::Saved>(&b).ok())
+        {
+            attempts.restore(saved, Instant::now(), SystemTime::now());
+        }
         let app = App {
             token,
             opts,
             wizard,
             config,
-            sessions: Mutex::new(Vec::new()),
+            sessions: Mutex::new(sessions),
             attempts: std::sync::Mutex::new(attempts),
+            attempts_changed: AtomicBool::new(false),
             phase: Mutex::new(phase),
             done,
         };
@@ -174,7 +201,40 @@ impl App {
 
     fn finish(&self, phase: &mut Phase) {
         *phase = Phase::Done;
+        self.forget_pending();
         let _ = self.done.send(true);
+    }
+
+    fn forget_pending(&self) {
+        let _ = std::fs::remove_file(self.opts.state_dir.join(PENDING_FILE));
+    }
+
+    /// Writes the wrong tokens down when they changed, every few seconds
+    /// (never once per request), so a restart resets no one's count.
+    pub async fn keep_attempts(self: Arc<Self>) {
+        let path = self.opts.state_dir.join(ATTEMPTS_FILE);
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            if !self.attempts_changed.swap(false, Ordering::AcqRel) {
+                continue;
+            }
+            let saved = self
+                .attempts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .saved(Instant::now(), SystemTime::now());
+            let Ok(json) = serde_json::to_vec(&saved) else {
+                continue;
+            };
+            let written = tokio::task::spawn_blocking({
+                let path = path.clone();
+                move || secrets::write_new(&path, &json, 0o600)
+            })
+            .await;
+            if let Ok(Err(e)) = written {
+                tracing::warn!(file = %path.display(), error = %e, "could not keep the wrong tokens");
+            }
+        }
     }
 
     /// The owner's browser reached the box at `local`: if that is where the
@@ -255,6 +315,7 @@ impl App {
             Ok(true) => self.finish(&mut phase),
             Ok(false) => {
                 tracing::info!(generation, "the wizard's generation was rolled back");
+                self.forget_pending();
                 *phase = Phase::Open {
                     rolled_back: Some(RolledBack {
                         address: address.to_string(),
@@ -282,6 +343,13 @@ impl App {
                 if matches!(self.wizard.completed().await, Ok(true)) {
                     self.finish(&mut phase);
                 } else {
+                    let saved = Saved {
+                        generation,
+                        address,
+                        url: url.clone(),
+                        owner: owner.clone(),
+                    };
+                    saved.store(&self.opts.state_dir);
                     *phase = Phase::Pending {
                         generation,
                         address,
@@ -452,6 +520,7 @@ async fn claim(
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .failed(client, now);
+        app.attempts_changed.store(true, Ordering::Release);
         tracing::warn!(client = %client, "a wrong setup token was entered");
         return error(
             StatusCode::FORBIDDEN,
@@ -700,6 +769,44 @@ fn awaiting() -> Response {
         "message": "a new setup of this box awaits confirmation by the browser that made it",
     }))
     .into_response()
+}
+
+/// Wrong tokens kept across restarts, in the state directory.
+const ATTEMPTS_FILE: &str = "token-attempts.json";
+/// The setup awaiting its browser, kept across restarts, in the state directory.
+const PENDING_FILE: &str = "pending.json";
+
+/// A pending setup as a restart finds it.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    generation: u64,
+    address: IpAddr,
+    url: String,
+    owner: Owner,
+}
+
+impl Saved {
+    fn store(&self, dir: &std::path::Path) {
+        let path = dir.join(PENDING_FILE);
+        let written = serde_json::to_vec(self)
+            .map_err(std::io::Error::other)
+            .and_then(|json| secrets::write_new(&path, &json, 0o600));
+        if let Err(e) = written {
+            tracing::warn!(file = %path.display(), error = %e, "could not keep the pending setup");
+        }
+    }
+
+    /// The kept setup, if sysconfd still waits for its confirm.
+    async fn load(dir: &std::path::Path, config: &ConfigProxy<'static>) -> Option<Saved> {
+        let path = dir.join(PENDING_FILE);
+        let saved: Saved = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+        if config.pending_confirmation().await.ok()? == saved.generation {
+            Some(saved)
+        } else {
+            let _ = std::fs::remove_file(&path);
+            None
+        }
+    }
 }
 
 /// How long a confirm waits for `Complete` to return.

@@ -127,6 +127,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         https_port: cli.https.port(),
         token_tries: cli.token_tries.max(1),
         token_window: Duration::from_secs(cli.token_window.max(1)),
+        state_dir: cli.state_dir.clone(),
     };
     let (app, mut done) = app::App::new(&bus, token.clone(), opts)
         .await
@@ -143,6 +144,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         conns_total: cli.conns,
     });
     let conns = serve::Conns::new(limits.conns_per_client, limits.conns_total);
+    tokio::spawn(app.clone().keep_attempts());
     let https = serve::bind(cli.https).await?;
     let router = app::router(app.clone());
     tokio::spawn(serve::serve(

@@ -7,6 +7,8 @@
 //! | `key.pem` | 0600 | the certificate's private key |
 //! | `cert.pem` | 0644 | the self-signed certificate |
 //! | `cert-fingerprint` | 0644 | its SHA-256 fingerprint, as the console shows it |
+//! | `token-attempts.json` | 0600 | recent wrong tokens by client address, kept across restarts |
+//! | `pending.json` | 0600 | the setup awaiting its browser's confirm, and that browser's session |
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -83,7 +85,8 @@ pub fn random_hex(n: usize) -> io::Result<String> {
         .collect())
 }
 
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+/// Writes `path` whole (a temporary file renamed over it) with `mode`.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
     let _ = fs::remove_file(&tmp);
     let mut f = fs::OpenOptions::new()
