@@ -737,3 +737,49 @@ fn a_restart_forgets_neither_wrong_tokens_nor_a_pending_setup() {
     assert_eq!(s["wizard_completed"], true, "{s}");
     assert!(s["pending"].is_null(), "{s}");
 }
+
+#[test]
+fn the_banner_shows_every_address_the_box_has_and_each_answers() {
+    let lab = lab();
+    let token = lab.token();
+    let console = lab.wizard.console_text();
+    assert!(console.contains("https://192.0.2.10:8443/"), "{console}");
+    assert!(console.contains(&token), "{console}");
+    assert!(
+        !console.contains("127.0.0.1") && !console.contains('<'),
+        "{console}"
+    );
+    // An IPv6 address arrives later (a router advertisement, say).
+    lab.boxns
+        .ip(&["addr", "add", "2001:db8::10/64", "dev", "eth0", "nodad"]);
+    let shown = Instant::now();
+    while !lab
+        .wizard
+        .console_text()
+        .contains("https://[2001:db8::10]:8443/")
+    {
+        assert!(
+            shown.elapsed() < Duration::from_secs(6),
+            "not shown again:\n{}",
+            lab.wizard.console_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let screen = lab.wizard.screen_text();
+    assert!(
+        screen.contains("https://[2001:db8::10]:8443/\r\n"),
+        "{screen}"
+    );
+    let v6: IpAddr = "2001:db8::10".parse().unwrap();
+    let r = lab.clients(async || lab.https(None, v6, "GET", "/api/state", None, "").await);
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = lab.clients(async || {
+        let mut tcp = connect(None, SocketAddr::new(v6, HTTP)).await.unwrap();
+        exchange(&mut tcp, "GET", "/", None, "").await
+    });
+    assert_eq!(r.status, 308, "{r:?}");
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("https://[2001:db8::10]:8443/")
+    );
+}

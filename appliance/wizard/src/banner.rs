@@ -117,18 +117,24 @@ fn show(text: &str, consoles: &[PathBuf]) {
     }
 }
 
-/// Shows the banner, and again whenever the box's addresses change, until the wizard is done.
+/// Shows the banner, and again whenever the box's addresses change, until
+/// the wizard is done. `listening` is the server's address: when it is not
+/// an unspecified one, only it is shown.
 pub async fn keep_shown(
     token: String,
     fingerprint: String,
-    port: u16,
+    listening: std::net::SocketAddr,
     consoles: Vec<PathBuf>,
     mut done: watch::Receiver<bool>,
 ) {
+    let port = listening.port();
     let consoles = std::sync::Arc::new(consoles);
     let mut shown: Option<Seen> = None;
     while !*done.borrow() {
         let mut now = seen();
+        if !listening.ip().is_unspecified() {
+            now.addresses.retain(|a| *a == listening.ip());
+        }
         if !now.addresses.is_empty() {
             // Interfaces only matter while there is no address to show.
             now.interfaces.clear();

@@ -145,29 +145,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     });
     let conns = serve::Conns::new(limits.conns_per_client, limits.conns_total);
     tokio::spawn(app.clone().keep_attempts());
-    let https = serve::bind(cli.https).await?;
-    let router = app::router(app.clone());
-    tokio::spawn(serve::serve(
-        https,
-        Some(acceptor),
-        router,
-        limits.clone(),
-        conns.clone(),
-    ));
+    for listener in serve::bind(cli.https).await? {
+        tokio::spawn(serve::serve(
+            listener,
+            Some(acceptor.clone()),
+            app::router(app.clone()),
+            limits.clone(),
+            conns.clone(),
+        ));
+    }
     if !cli.http.is_empty() {
         let addr: SocketAddr = cli
             .http
             .parse()
             .with_context(|| format!("--http {}", cli.http))?;
-        let http = serve::bind(addr).await?;
-        let router = app::redirect_router(app.clone());
-        tokio::spawn(serve::serve(http, None, router, limits, conns));
+        for listener in serve::bind(addr).await? {
+            let router = app::redirect_router(app.clone());
+            tokio::spawn(serve::serve(
+                listener,
+                None,
+                router,
+                limits.clone(),
+                conns.clone(),
+            ));
+        }
     }
     tracing::info!(https = %cli.https, http = %cli.http, fingerprint = %id.fingerprint, "serving the first-boot page");
     tokio::spawn(banner::keep_shown(
         token,
         id.fingerprint.clone(),
-        cli.https.port(),
+        cli.https,
         cli.console.clone(),
         done.clone(),
     ));

@@ -431,11 +431,31 @@ pub async fn serve(
     }
 }
 
-/// Binds `addr`, saying which address failed.
-pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
+/// Binds `addr`, saying which address failed; for `0.0.0.0`, also the
+/// IPv6 unspecified address on the same port when the box has IPv6, so the
+/// IPv6 addresses the banner shows answer too.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<Vec<TcpListener>> {
+    let v4 = TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("listening on {addr}: {e}"))
+        .map_err(|e| anyhow::anyhow!("listening on {addr}: {e}"))?;
+    let mut all = vec![v4];
+    if addr.ip() == IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED) {
+        let v6 = SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), addr.port());
+        match bind_v6_only(v6) {
+            Ok(l) => all.push(l),
+            Err(e) => tracing::info!(%v6, error = %e, "not listening on IPv6"),
+        }
+    }
+    Ok(all)
+}
+
+/// A listener on an IPv6 address only (the IPv4 one has its own).
+fn bind_v6_only(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v6()?;
+    nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::Ipv6V6Only, &true)?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 #[cfg(test)]
