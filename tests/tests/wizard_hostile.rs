@@ -783,3 +783,46 @@ fn the_banner_shows_every_address_the_box_has_and_each_answers() {
         Some("https://[2001:db8::10]:8443/")
     );
 }
+
+#[test]
+fn an_idle_connection_is_closed_after_its_handshake_and_between_requests() {
+    let lab = lab();
+    let lo = local(0, 0, 1);
+    lab.clients(async || {
+        let limit = Duration::from_secs(HEADER_S + 2);
+        // Handshake done, then nothing.
+        let mut s = lab.tls_to(Some(local(0, 4, 1)), lo).await;
+        let started = Instant::now();
+        let mut buf = Vec::new();
+        tokio::time::timeout(limit, s.read_to_end(&mut buf))
+            .await
+            .expect("an idle connection closed after the header timeout")
+            .ok();
+        assert!(started.elapsed() >= Duration::from_secs(HEADER_S - 1));
+
+        // One keep-alive request answered, then nothing.
+        let mut s = lab.tls_to(Some(local(0, 4, 2)), lo).await;
+        s.write_all(b"GET /api/state HTTP/1.1\r\nHost: telbox\r\n\r\n")
+            .await
+            .unwrap();
+        let mut first = vec![0; 4096];
+        let n = s.read(&mut first).await.unwrap();
+        assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
+        let mut rest = Vec::new();
+        tokio::time::timeout(limit, s.read_to_end(&mut rest))
+            .await
+            .expect("closed after the header timeout between requests")
+            .ok();
+
+        // Half a request head, then nothing: the same.
+        let mut s = lab.tls_to(Some(local(0, 4, 3)), lo).await;
+        s.write_all(b"GET /api/state HTTP/1.1\r\nHost: tel")
+            .await
+            .unwrap();
+        let mut rest = Vec::new();
+        tokio::time::timeout(limit, s.read_to_end(&mut rest))
+            .await
+            .expect("a half head closed after the header timeout")
+            .ok();
+    });
+}
