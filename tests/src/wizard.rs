@@ -82,6 +82,8 @@ pub struct WizardOptions<'a> {
     pub token_window_s: u64,
     /// More arguments (its timeouts and connection limits, say).
     pub extra: &'a [&'a str],
+    /// Its limit of open files, when lower than this process's.
+    pub nofile: Option<u64>,
 }
 
 impl WizardServer {
@@ -109,7 +111,18 @@ impl WizardServer {
             Some(nix::unistd::Gid::from_raw(gid)),
         )
         .expect("chown screen file");
-        let child = Command::new("ip")
+        let mut command = Command::new("ip");
+        if let Some(n) = o.nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, n, n)
+                        .map_err(std::io::Error::from)
+                });
+            }
+        }
+        let child = command
             .args([
                 "netns",
                 "exec",
@@ -171,22 +184,28 @@ impl WizardServer {
         fs::read_to_string(&self.screen).unwrap_or_default()
     }
 
-    /// Kills the server at once, as a crash would (`netns` is the one it runs in).
-    pub fn kill(&mut self, netns: &Netns) {
+    /// The server's process id (`netns` is the one it runs in).
+    pub fn pid(&self, netns: &Netns) -> Option<i32> {
         let out = Command::new("ip")
             .args(["netns", "pids", netns.name()])
             .output()
             .expect("ip netns pids");
-        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-            let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            if comm.trim() == "telbox-wizard" {
-                if let Ok(pid) = pid.parse::<i32>() {
-                    let _ = nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(pid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-            }
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .find(|pid| {
+                fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "telbox-wizard")
+            })
+            .and_then(|pid| pid.parse().ok())
+    }
+
+    /// Kills the server at once, as a crash would (`netns` is the one it runs in).
+    pub fn kill(&mut self, netns: &Netns) {
+        if let Some(pid) = self.pid(netns) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
         if let Some(mut c) = self.child.take() {
             let _ = c.wait();

@@ -69,6 +69,7 @@ fn lab(confirm_timeout_s: u32, linger_s: u64, token_window_s: u64) -> Lab {
             token_tries: 5,
             token_window_s,
             extra: &[],
+            nofile: None,
         },
     );
     Lab {

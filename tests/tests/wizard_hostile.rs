@@ -59,7 +59,12 @@ struct Lab {
     tls: TlsConnector,
 }
 
-fn start_wizard(dir: &std::path::Path, boxns: &Netns, bus: &PrivateBus) -> WizardServer {
+fn start_wizard(
+    dir: &std::path::Path,
+    boxns: &Netns,
+    bus: &PrivateBus,
+    nofile: Option<u64>,
+) -> WizardServer {
     let (header, body) = (HEADER_S.to_string(), BODY_S.to_string());
     WizardServer::start(
         dir,
@@ -84,11 +89,16 @@ fn start_wizard(dir: &std::path::Path, boxns: &Netns, bus: &PrivateBus) -> Wizar
                 "--conns",
                 "512",
             ],
+            nofile,
         },
     )
 }
 
 fn lab() -> Lab {
+    lab_with(None)
+}
+
+fn lab_with(nofile: Option<u64>) -> Lab {
     require_root("the wizard on a hostile LAN");
     ensure_wizard_user();
     let boxns = Netns::create();
@@ -102,7 +112,7 @@ fn lab() -> Lab {
     let seed = shared_file(dir.path(), "seed.toml", SEED);
     let out = d.appliance(&["config", "apply", seed.to_str().unwrap()]);
     assert!(out.status.success(), "the seed: {}", text(&out));
-    let wizard = start_wizard(dir.path(), &boxns, &bus);
+    let wizard = start_wizard(dir.path(), &boxns, &bus, nofile);
     let cert = CertificateDer::from_pem_file(wizard.state_dir.join("cert.pem")).expect("cert.pem");
     let tls = connector(cert);
     Lab {
@@ -711,7 +721,7 @@ fn a_restart_forgets_neither_wrong_tokens_nor_a_pending_setup() {
     std::thread::sleep(Duration::from_millis(2500));
     lab.wizard.kill(&lab.boxns);
     assert!(!lab.wizard.alive());
-    lab.wizard = start_wizard(lab.dir.path(), &lab.boxns, &lab.bus);
+    lab.wizard = start_wizard(lab.dir.path(), &lab.boxns, &lab.bus, None);
 
     lab.clients(async || {
         let r = lab
@@ -825,4 +835,56 @@ fn an_idle_connection_is_closed_after_its_handshake_and_between_requests() {
             .expect("a half head closed after the header timeout")
             .ok();
     });
+}
+
+/// CPU time (user and system) the process `pid` has used.
+fn cpu_time(pid: i32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    // After the command name in parentheses: fields 14 and 15 are utime and stime.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let tck = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as u64;
+    Duration::from_millis((f[0] + f[1]) * 1000 / tck)
+}
+
+#[test]
+fn out_of_file_descriptors_the_server_waits_instead_of_spinning() {
+    // Far fewer descriptors than its connection cap: accept() fails with EMFILE.
+    let lab = lab_with(Some(64));
+    let pid = lab.wizard.pid(&lab.boxns).expect("the wizard's pid");
+    let lo = local(0, 0, 1);
+    let target = SocketAddr::new(lo, HTTPS);
+    lab.clients(async || {
+        let mut idle = Vec::new();
+        for i in 0..120 {
+            let from = local(5, 0, 1 + (i / 30) as u8);
+            idle.push(connect(Some(from), target).await.expect("connect"));
+        }
+        // Out of descriptors for a while: the accept loop must not spin.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let before = cpu_time(pid);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let used = cpu_time(pid) - before;
+        assert!(
+            used < Duration::from_millis(400),
+            "the server used {used:?} of CPU in 1 s while out of descriptors"
+        );
+        drop(idle);
+        // Once they are gone, the server answers again.
+        let started = Instant::now();
+        let r = lab.https(None, lo, "GET", "/api/state", None, "").await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert!(started.elapsed() < Duration::from_secs(HEADER_S + 2));
+    });
+    let log = lab.wizard.log_text();
+    let warned = log.matches("out of file descriptors").count();
+    assert!((1..=3).contains(&warned), "warned {warned} times:\n{log}");
 }
