@@ -366,6 +366,20 @@ fn a_huge_content_length_and_a_hang_up_leave_the_server_answering() {
             drop(tcp);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+
+        // A request head larger than 16 KiB is refused, not kept.
+        let mut s = lab.tls_to(None, lo).await;
+        let pad = "a".repeat(12 * 1024);
+        let head =
+            format!("GET /api/state HTTP/1.1\r\nHost: telbox\r\nX-A: {pad}\r\nX-B: {pad}\r\n\r\n");
+        let _ = s.write_all(head.as_bytes()).await;
+        let mut raw = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut raw)).await;
+        assert!(
+            String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 431"),
+            "{:?}",
+            String::from_utf8_lossy(&raw)
+        );
     });
     assert!(
         lab.wizard.alive(),

@@ -496,9 +496,11 @@ async fn claim(
 ) -> Response {
     let client = conn.peer.ip().to_canonical();
     let now = Instant::now();
+    // The token first, in constant time, whatever follows.
+    let right = secrets::same_token(&claim.token, &app.token);
     // Only this address's own wrong guesses make it wait: what others
     // entered never refuses the right token here. A waiting address is
-    // refused before its token is looked at, or its guesses would go on.
+    // refused whatever it sends, or its guesses would go on.
     if let Err(wait) = app
         .attempts
         .lock()
@@ -515,7 +517,7 @@ async fn claim(
         }
         return res;
     }
-    if !secrets::same_token(&claim.token, &app.token) {
+    if !right {
         app.attempts
             .lock()
             .unwrap_or_else(|p| p.into_inner())

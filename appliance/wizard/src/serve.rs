@@ -56,6 +56,10 @@ pub struct Limits {
 /// never locks anyone out of the self-signed page.
 const HSTS: &str = "max-age=31536000";
 
+/// The largest request head, bytes (hyper allows 400 KiB): 512 connections
+/// must not hold 200 MiB of headers on a small box.
+const HEAD_MAX: usize = 16 * 1024;
+
 /// How long accepting pauses when the process is out of file descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
 
@@ -310,7 +314,8 @@ async fn serve_conn<S>(
     // connection idle between requests is closed after it too.
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(header_timeout)
+        .max_buf_size(HEAD_MAX);
     let served = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(served);
     let ended = tokio::select! {
