@@ -227,7 +227,8 @@ function render(st) {
       const first = phase !== 'pending';
       show('pending');
       const a = $('new-url');
-      a.href = st.url;
+      // Followed by hand, the link carries the confirm key too.
+      a.href = st.url + '#confirm=' + encodeURIComponent(st.key || '');
       a.textContent = st.url;
       if (first) {
         deadline = Date.now() + st.seconds_left * 1000;
