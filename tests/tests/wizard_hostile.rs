@@ -367,6 +367,11 @@ fn a_huge_content_length_and_a_hang_up_leave_the_server_answering() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
 
+        // A body within the limit (64 KiB) is read whole, past the head's 16 KiB.
+        let big = format!(r#"{{"token":"{}"}}"#, "A".repeat(40 * 1024));
+        let r = lab.https(None, lo, "POST", "/api/claim", None, &big).await;
+        assert_eq!(r.status, 403, "{r:?}");
+
         // A request head larger than 16 KiB is refused, not kept.
         let mut s = lab.tls_to(None, lo).await;
         let pad = "a".repeat(12 * 1024);
