@@ -46,7 +46,9 @@ pub fn reachable(ip: IpAddr) -> bool {
 pub fn seen() -> Seen {
     let mut out = Seen::default();
     let Ok(addrs) = getifaddrs() else {
-        return out;
+        // getifaddrs() speaks netlink, which a sandbox may forbid
+        // (RestrictAddressFamilies=); the kernel tells the same otherwise.
+        return seen_without_netlink();
     };
     for a in addrs {
         if a.flags.contains(InterfaceFlags::IFF_LOOPBACK) {
@@ -66,6 +68,85 @@ pub fn seen() -> Seen {
         }
     }
     out
+}
+
+/// What [`seen`] finds, read without netlink: IPv4 addresses by the
+/// SIOCGIFCONF ioctl on an AF_INET socket, IPv6 ones from
+/// `/proc/self/net/if_inet6`, the interfaces from `/sys/class/net`.
+pub fn seen_without_netlink() -> Seen {
+    let mut out = Seen::default();
+    if let Ok(dir) = std::fs::read_dir("/sys/class/net") {
+        out.interfaces = dir
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n != "lo")
+            .collect();
+    }
+    for (name, ip) in ipv4_by_ioctl().unwrap_or_default() {
+        if name != "lo" && reachable(IpAddr::V4(ip)) {
+            out.addresses.insert(IpAddr::V4(ip));
+        }
+    }
+    let v6 = std::fs::read_to_string("/proc/self/net/if_inet6").unwrap_or_default();
+    out.addresses
+        .extend(parse_if_inet6(&v6).into_iter().filter(|ip| reachable(*ip)));
+    out
+}
+
+/// The addresses of `/proc/net/if_inet6` (`<32 hex digits> <index> <prefix> <scope> <flags> <name>`), but loopback's.
+fn parse_if_inet6(text: &str) -> Vec<IpAddr> {
+    text.lines()
+        .filter_map(|l| {
+            let fields: Vec<&str> = l.split_whitespace().collect();
+            if fields.len() < 6 || fields[5] == "lo" {
+                return None;
+            }
+            let bits = u128::from_str_radix(fields[0], 16).ok()?;
+            Some(IpAddr::V6(std::net::Ipv6Addr::from(bits)))
+        })
+        .collect()
+}
+
+/// Each interface's IPv4 address, by SIOCGIFCONF.
+fn ipv4_by_ioctl() -> std::io::Result<Vec<(String, std::net::Ipv4Addr)>> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    const MAX: usize = 256;
+    // SAFETY: plain socket and ioctl calls on a descriptor this function
+    // owns, with a buffer of `MAX` zeroed ifreq the kernel fills and
+    // ifc_len bounds; only AF_INET entries are read as sockaddr_in.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let fd = OwnedFd::from_raw_fd(fd);
+        let mut reqs: Vec<libc::ifreq> = vec![std::mem::zeroed(); MAX];
+        let mut conf = libc::ifconf {
+            ifc_len: (std::mem::size_of::<libc::ifreq>() * MAX) as libc::c_int,
+            ifc_ifcu: libc::__c_anonymous_ifc_ifcu {
+                ifcu_req: reqs.as_mut_ptr(),
+            },
+        };
+        if libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFCONF, &mut conf) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let n = (conf.ifc_len.max(0) as usize / std::mem::size_of::<libc::ifreq>()).min(MAX);
+        let mut out = Vec::new();
+        for r in &reqs[..n] {
+            let addr = r.ifr_ifru.ifru_addr;
+            if i32::from(addr.sa_family) != libc::AF_INET {
+                continue;
+            }
+            let sin: libc::sockaddr_in = std::ptr::read_unaligned(std::ptr::from_ref(&addr).cast());
+            let name = std::ffi::CStr::from_ptr(r.ifr_name.as_ptr())
+                .to_string_lossy()
+                .into_owned();
+            out.push((
+                name,
+                std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)),
+            ));
+        }
+        Ok(out)
+    }
 }
 
 /// The banner's text for `seen`.
@@ -187,7 +268,13 @@ mod tests {
         ] {
             assert_eq!(reachable(ip(addr)), shown, "{addr}");
         }
-        // This machine's own loopback is never listed.
-        assert!(seen().addresses.iter().all(|a| !a.is_loopback()));
+        // This machine's own loopback is never listed, and the two ways of
+        // reading the addresses agree.
+        let (netlink, kernel) = (seen(), seen_without_netlink());
+        assert!(netlink.addresses.iter().all(|a| !a.is_loopback()));
+        assert_eq!(netlink.addresses, kernel.addresses);
+        let v6 = "20010db8000000000000000000000010 03 40 00 80     eth0\n\
+                  00000000000000000000000000000001 01 80 10 80       lo\n";
+        assert_eq!(parse_if_inet6(v6), vec![ip("2001:db8::10")]);
     }
 }
