@@ -80,6 +80,10 @@ pub struct WizardOptions<'a> {
     /// Wrong tokens per client address and window (seconds).
     pub token_tries: usize,
     pub token_window_s: u64,
+    /// More arguments (its timeouts and connection limits, say).
+    pub extra: &'a [&'a str],
+    /// Its limit of open files, when lower than this process's.
+    pub nofile: Option<u64>,
 }
 
 impl WizardServer {
@@ -107,7 +111,18 @@ impl WizardServer {
             Some(nix::unistd::Gid::from_raw(gid)),
         )
         .expect("chown screen file");
-        let child = Command::new("ip")
+        let mut command = Command::new("ip");
+        if let Some(n) = o.nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, n, n)
+                        .map_err(std::io::Error::from)
+                });
+            }
+        }
+        let child = command
             .args([
                 "netns",
                 "exec",
@@ -128,6 +143,7 @@ impl WizardServer {
             .args(["--linger", &o.linger_s.to_string()])
             .args(["--token-tries", &o.token_tries.to_string()])
             .args(["--token-window", &o.token_window_s.to_string()])
+            .args(o.extra)
             .arg("--console")
             .arg(&screen)
             .stdout(fs::File::create(&console).expect("console file"))
@@ -166,6 +182,41 @@ impl WizardServer {
 
     pub fn screen_text(&self) -> String {
         fs::read_to_string(&self.screen).unwrap_or_default()
+    }
+
+    /// The server's process id (`netns` is the one it runs in).
+    pub fn pid(&self, netns: &Netns) -> Option<i32> {
+        let out = Command::new("ip")
+            .args(["netns", "pids", netns.name()])
+            .output()
+            .expect("ip netns pids");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .find(|pid| {
+                fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "telbox-wizard")
+            })
+            .and_then(|pid| pid.parse().ok())
+    }
+
+    /// Kills the server at once, as a crash would (`netns` is the one it runs in).
+    pub fn kill(&mut self, netns: &Netns) {
+        if let Some(pid) = self.pid(netns) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait();
+        }
+    }
+
+    /// Whether the server still runs.
+    pub fn alive(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// Waits up to `limit` for the server to stop by itself.

@@ -68,6 +68,8 @@ fn lab(confirm_timeout_s: u32, linger_s: u64, token_window_s: u64) -> Lab {
             linger_s,
             token_tries: 5,
             token_window_s,
+            extra: &[],
+            nofile: None,
         },
     );
     Lab {

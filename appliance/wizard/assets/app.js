@@ -4,7 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 const FIELDS = ['hostname', 'domain', 'interface', 'address', 'gateway', 'dns', 'timezone', 'form'];
-const SECTIONS = ['loading', 'claim', 'open', 'pending', 'done'];
+const SECTIONS = ['loading', 'claim', 'open', 'pending', 'awaiting', 'done'];
 let phase = null;
 let poller = null;
 let prober = null;
@@ -174,12 +174,27 @@ function tick() {
   if (left === 0) $('pending-note').textContent = 'The new address did not answer in time; waiting for the box to come back here.';
 }
 
-function probe(url) {
-  // The request itself tells the box it is reachable there; once it
-  // answers, the browser moves over.
+function probe(url, key) {
+  // Once the box answers at the new address, the browser moves over with
+  // the confirm key in the fragment (never sent to a server): this page's
+  // session cookie belongs to the old address, and only this browser may
+  // confirm.
   fetch(url + 'api/reach', { mode: 'no-cors', cache: 'no-store' })
-    .then(() => { stopTimers(); location.href = url; })
+    .then(() => { stopTimers(); location.href = url + '#confirm=' + encodeURIComponent(key); })
     .catch(() => { /* not reachable (yet) */ });
+}
+
+// At the new address: confirm with the key the page at the old one
+// carried here (or with this session's cookie when the address is the
+// same origin), then show what the box says.
+async function confirmHere(key) {
+  for (let i = 0; i < 10; i++) {
+    let r = null;
+    try { r = await api('/api/confirm', { key }); } catch (e) { r = null; }
+    if (r && r.status < 500) break;
+    await new Promise((done) => setTimeout(done, 1000));
+  }
+  refresh();
 }
 
 function stopTimers() {
@@ -212,7 +227,8 @@ function render(st) {
       const first = phase !== 'pending';
       show('pending');
       const a = $('new-url');
-      a.href = st.url;
+      // Followed by hand, the link carries the confirm key too.
+      a.href = st.url + '#confirm=' + encodeURIComponent(st.key || '');
       a.textContent = st.url;
       if (first) {
         deadline = Date.now() + st.seconds_left * 1000;
@@ -220,12 +236,19 @@ function render(st) {
         stopTimers();
         poller = setInterval(() => { tick(); refresh(); }, 1000);
         if (new URL(st.url).origin !== location.origin) {
-          prober = setInterval(() => probe(st.url), 1500);
-          probe(st.url);
+          prober = setInterval(() => probe(st.url, st.key), 1500);
+          probe(st.url, st.key);
+        } else {
+          confirmHere('');
         }
       }
       break;
     }
+    case 'awaiting':
+      // Not this browser's setup: wait until the box is set up or back.
+      if (phase !== 'awaiting') { stopTimers(); poller = setInterval(refresh, 3000); }
+      show('awaiting');
+      break;
     case 'done':
       stopTimers();
       show('done');
@@ -259,5 +282,12 @@ document.addEventListener('DOMContentLoaded', () => {
   $('check').addEventListener('click', check);
   $('setup').addEventListener('input', () => { $('apply').disabled = true; $('preview').hidden = true; });
   $('setup').addEventListener('change', check);
-  refresh();
+  const handed = /^#confirm=([0-9a-f]{1,64})$/.exec(location.hash);
+  if (handed) {
+    // The key has done its work once used: out of the address bar and history.
+    history.replaceState(null, '', location.pathname + location.search);
+    confirmHere(handed[1]);
+  } else {
+    refresh();
+  }
 });

@@ -1,10 +1,18 @@
 //! The wizard's state and its HTTP handlers: claim with the token, show the
 //! box, check the form, complete, confirm from the new address, done.
+//!
+//! Only the browser that applied a setup confirms it: its session (the
+//! cookie the claim set), or the one-time confirm key that session was
+//! given with the pending setup, which the page carries to the new address
+//! in the URL's fragment (the cookie belongs to the old address). A request
+//! at the new address without either confirms nothing: whoever else is on
+//! the LAN only learns that a setup awaits its browser.
 
-use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use appliance::dbus::PlanReport;
 use appliance::views::DiscoverReport;
@@ -20,7 +28,7 @@ use telbox_client::{ConfigProxy, WizardProxy};
 use tokio::sync::{watch, Mutex};
 
 use crate::form::{by_field, ByField, Form, Problem, Rounds, Shown};
-use crate::limit::Attempts;
+use crate::limit::{self, Attempts};
 use crate::page;
 use crate::secrets;
 
@@ -36,9 +44,11 @@ pub struct Options {
     pub confirm_timeout_s: u32,
     /// The HTTPS port, for the addresses the page sends the browser to.
     pub https_port: u16,
-    /// Wrong tokens a client address may enter per window (thirty for all clients together).
+    /// Wrong tokens a client address may enter per window.
     pub token_tries: usize,
     pub token_window: Duration,
+    /// Where wrong tokens and a pending setup are kept across restarts.
+    pub state_dir: PathBuf,
 }
 
 /// A `Complete` the box went back from, for the page to say so.
@@ -59,15 +69,37 @@ enum Phase {
     Applying {
         address: IpAddr,
         url: String,
+        owner: Owner,
     },
-    /// Applied; waiting for a request at `address` before the deadline.
+    /// Applied; waiting for the owner's browser at `address` before the deadline.
     Pending {
         generation: u64,
         address: IpAddr,
         url: String,
         deadline: Instant,
+        owner: Owner,
     },
     Done,
+}
+
+/// The browser that applied a setup: the only one that may confirm it.
+#[derive(Clone, Serialize, Deserialize)]
+struct Owner {
+    /// Its session, the cookie its claim set.
+    session: String,
+    /// What it carries to the new address, where the cookie is not sent.
+    key: String,
+}
+
+impl Owner {
+    /// Whether the request carries this owner's session or confirm key
+    /// (compared in time independent of their content).
+    fn proves(&self, headers: &HeaderMap, key: &str) -> bool {
+        let by_cookie =
+            session_of(headers).is_some_and(|s| secrets::same_secret(&s, &self.session));
+        let by_key = secrets::same_secret(key, &self.key) && !key.is_empty();
+        by_cookie | by_key
+    }
 }
 
 pub struct App {
@@ -75,8 +107,10 @@ pub struct App {
     opts: Options,
     wizard: WizardProxy<'static>,
     config: ConfigProxy<'static>,
-    sessions: Mutex<HashSet<String>>,
+    sessions: Mutex<Vec<String>>,
     attempts: std::sync::Mutex<Attempts>,
+    /// Wrong tokens were counted since they were last written down.
+    attempts_changed: AtomicBool,
     phase: Mutex<Phase>,
     done: watch::Sender<bool>,
 }
@@ -99,26 +133,43 @@ impl App {
             .await?;
         let completed = wizard.completed().await?;
         let (done, done_rx) = watch::channel(completed);
+        let mut sessions = Vec::new();
         let phase = if completed {
+            let _ = std::fs::remove_file(opts.state_dir.join(PENDING_FILE));
             Phase::Done
+        } else if let Some(saved) = Saved::load(&opts.state_dir, &config).await {
+            // Restarted while a setup waited for its browser: it still may.
+            tracing::info!(generation = saved.generation, address = %saved.address, "a setup still awaits its browser's confirm");
+            sessions.push(saved.owner.session.clone());
+            Phase::Pending {
+                generation: saved.generation,
+                address: saved.address,
+                url: saved.url,
+                deadline: Instant::now() + Duration::from_secs(opts.confirm_timeout_s.into()),
+                owner: saved.owner,
+            }
         } else {
             Phase::Open {
                 rolled_back: None,
                 failed: None,
             }
         };
-        let attempts = Attempts::new(
-            opts.token_tries,
-            opts.token_tries.max(30),
-            opts.token_window,
-        );
+        let mut attempts = Attempts::new(opts.token_tries, opts.token_window);
+        let kept = opts.state_dir.join(ATTEMPTS_FILE);
+        if let Some(saved) = std::fs::read(&kept)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<limit::Saved>(&b).ok())
+        {
+            attempts.restore(saved, Instant::now(), SystemTime::now());
+        }
         let app = App {
             token,
             opts,
             wizard,
             config,
-            sessions: Mutex::new(HashSet::new()),
+            sessions: Mutex::new(sessions),
             attempts: std::sync::Mutex::new(attempts),
+            attempts_changed: AtomicBool::new(false),
             phase: Mutex::new(phase),
             done,
         };
@@ -140,38 +191,98 @@ impl App {
         let Some(id) = session_of(headers) else {
             return false;
         };
-        self.sessions.lock().await.contains(&id)
+        // Every session compared, each in constant time.
+        self.sessions
+            .lock()
+            .await
+            .iter()
+            .fold(false, |known, s| known | secrets::same_secret(&id, s))
     }
 
     fn finish(&self, phase: &mut Phase) {
         *phase = Phase::Done;
+        self.forget_pending();
         let _ = self.done.send(true);
     }
 
-    /// A request reached the box at `local`: if that is where the pending
-    /// generation put it, the user can reach the box there, so it is kept.
-    async fn arrived_at(&self, local: IpAddr) {
-        let mut phase = self.phase.lock().await;
-        let Phase::Pending {
-            generation,
-            address,
-            ..
-        } = *phase
-        else {
-            return;
+    fn forget_pending(&self) {
+        let _ = std::fs::remove_file(self.opts.state_dir.join(PENDING_FILE));
+    }
+
+    /// Writes the wrong tokens down when they changed, every few seconds
+    /// (never once per request), so a restart resets no one's count.
+    pub async fn keep_attempts(self: Arc<Self>) {
+        let path = self.opts.state_dir.join(ATTEMPTS_FILE);
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            if !self.attempts_changed.swap(false, Ordering::AcqRel) {
+                continue;
+            }
+            let saved = self
+                .attempts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .saved(Instant::now(), SystemTime::now());
+            let Ok(json) = serde_json::to_vec(&saved) else {
+                continue;
+            };
+            let written = tokio::task::spawn_blocking({
+                let path = path.clone();
+                move || secrets::write_new(&path, &json, 0o600)
+            })
+            .await;
+            if let Ok(Err(e)) = written {
+                tracing::warn!(file = %path.display(), error = %e, "could not keep the wrong tokens");
+            }
+        }
+    }
+
+    /// The owner's browser reached the box at `local`: if that is where the
+    /// pending generation put it, the user can reach the box there, so it is kept.
+    async fn confirm_from(&self, local: IpAddr, headers: &HeaderMap, key: &str) -> Confirmed {
+        // The page may arrive while Complete is still running.
+        let waiting = Instant::now();
+        let mut phase = loop {
+            let phase = self.phase.lock().await;
+            if !matches!(*phase, Phase::Applying { .. }) || waiting.elapsed() > APPLYING_WAIT {
+                break phase;
+            }
+            drop(phase);
+            tokio::time::sleep(Duration::from_millis(200)).await;
         };
-        if address != local {
-            return;
+        let (generation, address, session) = match &*phase {
+            Phase::Done => return Confirmed::Already,
+            Phase::Pending {
+                generation,
+                address,
+                owner,
+                ..
+            } => {
+                if !owner.proves(headers, key) {
+                    return Confirmed::NotOwner;
+                }
+                (*generation, *address, owner.session.clone())
+            }
+            Phase::Applying { owner, .. } if !owner.proves(headers, key) => {
+                return Confirmed::NotOwner
+            }
+            _ => return Confirmed::NothingPending,
+        };
+        if address != local.to_canonical() {
+            return Confirmed::Elsewhere(address);
         }
         match self.wizard.confirm(generation).await {
             Ok(()) => {
-                tracing::info!(generation, %address, "reached at the new address: confirmed");
+                tracing::info!(generation, %address, "the owner's browser reached the new address: confirmed");
                 self.finish(&mut phase);
+                Confirmed::Now(session)
             }
             Err(e) => {
-                tracing::warn!(generation, error = %e, "confirming the wizard's generation failed");
+                let why = bus_message(e);
+                tracing::warn!(generation, error = %why, "confirming the wizard's generation failed");
                 drop(phase);
                 self.refresh().await;
+                Confirmed::Failed(why)
             }
         }
     }
@@ -204,6 +315,7 @@ impl App {
             Ok(true) => self.finish(&mut phase),
             Ok(false) => {
                 tracing::info!(generation, "the wizard's generation was rolled back");
+                self.forget_pending();
                 *phase = Phase::Open {
                     rolled_back: Some(RolledBack {
                         address: address.to_string(),
@@ -221,7 +333,7 @@ impl App {
 
     /// Calls `Complete` and follows its answer: waiting for the browser at
     /// the new address, done at once (nothing to confirm), or the form again.
-    async fn apply(&self, toml: String, address: IpAddr, url: String) {
+    async fn apply(&self, toml: String, address: IpAddr, url: String, owner: Owner) {
         let timeout = self.opts.confirm_timeout_s;
         let answer = self.wizard.complete(&toml, timeout).await;
         let mut phase = self.phase.lock().await;
@@ -231,11 +343,19 @@ impl App {
                 if matches!(self.wizard.completed().await, Ok(true)) {
                     self.finish(&mut phase);
                 } else {
+                    let saved = Saved {
+                        generation,
+                        address,
+                        url: url.clone(),
+                        owner: owner.clone(),
+                    };
+                    saved.store(&self.opts.state_dir);
                     *phase = Phase::Pending {
                         generation,
                         address,
                         url,
                         deadline: Instant::now() + Duration::from_secs(timeout.into()),
+                        owner,
                     };
                 }
             }
@@ -329,13 +449,6 @@ async fn headers(req: Request, next: Next) -> Response {
     res
 }
 
-async fn at_new_address(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    if let Some(conn) = req.extensions().get::<Conn>() {
-        app.arrived_at(conn.local.ip()).await;
-    }
-    next.run(req).await
-}
-
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(page::index))
@@ -347,17 +460,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/check", post(check))
         .route("/api/complete", post(complete))
         .route("/api/reach", get(reach))
-        .layer(middleware::from_fn_with_state(app.clone(), at_new_address))
+        .route("/api/confirm", post(confirm))
         .layer(middleware::from_fn(headers))
         .with_state(app)
 }
 
-/// Plain HTTP: the same arrival check, then off to HTTPS at the same address.
+/// Plain HTTP: off to HTTPS at the same address, and nothing else.
 pub fn redirect_router(app: Arc<App>) -> Router {
-    Router::new()
-        .fallback(redirect)
-        .layer(middleware::from_fn_with_state(app.clone(), at_new_address))
-        .with_state(app)
+    Router::new().fallback(redirect).with_state(app)
 }
 
 async fn redirect(
@@ -384,8 +494,13 @@ async fn claim(
     Extension(conn): Extension<Conn>,
     Json(claim): Json<Claim>,
 ) -> Response {
-    let client = conn.peer.ip();
+    let client = conn.peer.ip().to_canonical();
     let now = Instant::now();
+    // The token first, in constant time, whatever follows.
+    let right = secrets::same_token(&claim.token, &app.token);
+    // Only this address's own wrong guesses make it wait: what others
+    // entered never refuses the right token here. A waiting address is
+    // refused whatever it sends, or its guesses would go on.
     if let Err(wait) = app
         .attempts
         .lock()
@@ -402,11 +517,12 @@ async fn claim(
         }
         return res;
     }
-    if !secrets::same_token(&claim.token, &app.token) {
+    if !right {
         app.attempts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .failed(client, now);
+        app.attempts_changed.store(true, Ordering::Release);
         tracing::warn!(client = %client, "a wrong setup token was entered");
         return error(
             StatusCode::FORBIDDEN,
@@ -422,11 +538,16 @@ async fn claim(
             )
         }
     };
-    app.sessions.lock().await.insert(id.clone());
+    {
+        let mut sessions = app.sessions.lock().await;
+        if sessions.len() >= MAX_SESSIONS {
+            sessions.remove(0);
+        }
+        sessions.push(id.clone());
+    }
     tracing::info!(client = %client, "the box was claimed with the setup token");
-    let cookie = format!("{COOKIE}={id}; Path=/; Secure; HttpOnly; SameSite=Strict");
     let mut res = Json(json!({ "claimed": true })).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
+    if let Some(v) = session_cookie(&id) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
     res
@@ -470,24 +591,36 @@ async fn state(
     let phase = app.phase.lock().await;
     match &*phase {
         Phase::Done => Json(json!({ "phase": "done" })).into_response(),
+        Phase::Pending { owner, .. } | Phase::Applying { owner, .. }
+            if !owner.proves(&headers, "") =>
+        {
+            awaiting()
+        }
         _ if !claimed => Json(json!({ "phase": "claim" })).into_response(),
         Phase::Pending {
             url,
             deadline,
             generation,
             address,
+            owner,
         } => Json(json!({
             "phase": "pending",
             "generation": generation,
             "address": address.to_string(),
             "url": url,
+            "key": owner.key,
             "seconds_left": deadline.saturating_duration_since(Instant::now()).as_secs(),
         }))
         .into_response(),
-        Phase::Applying { url, address } => Json(json!({
+        Phase::Applying {
+            url,
+            address,
+            owner,
+        } => Json(json!({
             "phase": "pending",
             "address": address.to_string(),
             "url": url,
+            "key": owner.key,
             "seconds_left": app.opts.confirm_timeout_s,
         }))
         .into_response(),
@@ -603,33 +736,150 @@ async fn complete(
     }
     let address = IpAddr::V4(address);
     let url = app.url_for(address);
+    let (Some(session), Ok(key)) = (session_of(&headers), secrets::random_hex(16)) else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
+    };
+    let owner = Owner { session, key };
     *phase = Phase::Applying {
         address,
         url: url.clone(),
+        owner: owner.clone(),
     };
     drop(phase);
     // The answer goes out on the connection to the old address, which the
     // apply may take away: it must reach the browser first.
     let (toml, worker) = (form.to_toml(), app.clone());
-    let moved_url = url.clone();
+    let (moved_url, key) = (url.clone(), owner.key.clone());
     tokio::spawn(async move {
         tokio::time::sleep(ANSWER_FIRST).await;
-        worker.apply(toml, address, moved_url).await;
+        worker.apply(toml, address, moved_url, owner).await;
     });
     Json(json!({
         "phase": "pending",
         "url": url,
         "address": address.to_string(),
+        "key": key,
         "seconds_left": app.opts.confirm_timeout_s,
     }))
     .into_response()
 }
 
+/// What anyone but the owner's browser learns while a setup is pending.
+fn awaiting() -> Response {
+    Json(json!({
+        "phase": "awaiting",
+        "message": "a new setup of this box awaits confirmation by the browser that made it",
+    }))
+    .into_response()
+}
+
+/// Wrong tokens kept across restarts, in the state directory.
+const ATTEMPTS_FILE: &str = "token-attempts.json";
+/// The setup awaiting its browser, kept across restarts, in the state directory.
+const PENDING_FILE: &str = "pending.json";
+
+/// A pending setup as a restart finds it.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    generation: u64,
+    address: IpAddr,
+    url: String,
+    owner: Owner,
+}
+
+impl Saved {
+    fn store(&self, dir: &std::path::Path) {
+        let path = dir.join(PENDING_FILE);
+        let written = serde_json::to_vec(self)
+            .map_err(std::io::Error::other)
+            .and_then(|json| secrets::write_new(&path, &json, 0o600));
+        if let Err(e) = written {
+            tracing::warn!(file = %path.display(), error = %e, "could not keep the pending setup");
+        }
+    }
+
+    /// The kept setup, if sysconfd still waits for its confirm.
+    async fn load(dir: &std::path::Path, config: &ConfigProxy<'static>) -> Option<Saved> {
+        let path = dir.join(PENDING_FILE);
+        let saved: Saved = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+        if config.pending_confirmation().await.ok()? == saved.generation {
+            Some(saved)
+        } else {
+            let _ = std::fs::remove_file(&path);
+            None
+        }
+    }
+}
+
+/// How long a confirm waits for `Complete` to return.
+const APPLYING_WAIT: Duration = Duration::from_secs(15);
+
+/// Sessions kept; the oldest claim is forgotten first.
+const MAX_SESSIONS: usize = 64;
+
+enum Confirmed {
+    /// Confirmed, by the browser of this session.
+    Now(String),
+    Already,
+    NotOwner,
+    NothingPending,
+    Elsewhere(IpAddr),
+    Failed(String),
+}
+
+#[derive(Deserialize, Default)]
+struct ConfirmBody {
+    #[serde(default)]
+    key: String,
+}
+
+/// The owner's browser at the new address: its session cookie, or the
+/// confirm key it carried there (then it gets its session cookie here too).
+async fn confirm(
+    State(app): State<Arc<App>>,
+    Extension(conn): Extension<Conn>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let body: ConfirmBody = serde_json::from_slice(&body).unwrap_or_default();
+    let key = body.key.trim();
+    match app.confirm_from(conn.local.ip(), &headers, key).await {
+        Confirmed::Now(session) => {
+            let mut res = Json(json!({ "phase": "done" })).into_response();
+            // When the browser came with the key, its session follows it here.
+            if let Some(v) = session_cookie(&session) {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Confirmed::Already => Json(json!({ "phase": "done" })).into_response(),
+        Confirmed::NotOwner => {
+            tracing::warn!(client = %conn.peer.ip(), "a confirm without the owner's session was refused");
+            let mut res = awaiting();
+            *res.status_mut() = StatusCode::FORBIDDEN;
+            res
+        }
+        Confirmed::NothingPending => error(StatusCode::CONFLICT, "no setup awaits confirmation"),
+        Confirmed::Elsewhere(address) => error(
+            StatusCode::CONFLICT,
+            format!("confirm from the new address, {}", app.url_for(address)),
+        ),
+        Confirmed::Failed(why) => error(StatusCode::BAD_GATEWAY, why),
+    }
+}
+
+fn session_cookie(id: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={id}; Path=/; Secure; HttpOnly; SameSite=Strict"
+    ))
+    .ok()
+}
+
 /// How long `Complete` waits after the page has its answer.
 const ANSWER_FIRST: Duration = Duration::from_millis(500);
 
-/// What the page at the old address fetches at the new one: the request
-/// itself is the proof (see [`at_new_address`]).
+/// What the page at the old address fetches at the new one, to learn when
+/// the box answers there; it confirms nothing (see [`confirm`]).
 async fn reach() -> impl IntoResponse {
     (
         [(

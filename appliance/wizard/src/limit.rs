@@ -1,29 +1,32 @@
-//! Token attempts: a few wrong tries per client address, and a ceiling for
-//! all clients together, each per window.
+//! Token attempts: a few wrong tries per client address and window.
+//!
+//! There is no ceiling for all clients together: it would let strangers
+//! lock the owner out by guessing wrong on purpose. The token's 100 bits
+//! are what stand against many addresses guessing at once.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Wrong tries as seconds since the Unix epoch, by client address: what a
+/// restart keeps, so restarting the server resets no one's count.
+pub type Saved = BTreeMap<IpAddr, Vec<u64>>;
 
 pub struct Attempts {
     per_client: usize,
-    overall: usize,
     window: Duration,
     clients: HashMap<IpAddr, VecDeque<Instant>>,
-    all: VecDeque<Instant>,
 }
 
 /// Most client addresses remembered; the quietest are forgotten first.
 const MAX_CLIENTS: usize = 4096;
 
 impl Attempts {
-    pub fn new(per_client: usize, overall: usize, window: Duration) -> Attempts {
+    pub fn new(per_client: usize, window: Duration) -> Attempts {
         Attempts {
-            per_client,
-            overall,
+            per_client: per_client.max(1),
             window,
             clients: HashMap::new(),
-            all: VecDeque::new(),
         }
     }
 
@@ -34,7 +37,6 @@ impl Attempts {
                 q.pop_front();
             }
         };
-        old(&mut self.all);
         self.clients.retain(|_, q| {
             old(q);
             !q.is_empty()
@@ -54,10 +56,35 @@ impl Attempts {
         {
             return Err(wait);
         }
-        if let Some(wait) = full(&self.all, self.overall) {
-            return Err(wait);
-        }
         Ok(())
+    }
+
+    /// The tries of the current window, to be kept across a restart.
+    pub fn saved(&mut self, now: Instant, wall: SystemTime) -> Saved {
+        self.expire(now);
+        let secs = |t: &Instant| {
+            wall.checked_sub(now.duration_since(*t))
+                .and_then(|w| w.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs())
+        };
+        self.clients
+            .iter()
+            .map(|(ip, tries)| (*ip, tries.iter().map(secs).collect()))
+            .collect()
+    }
+
+    /// Takes back what [`Attempts::saved`] kept. A try whose age cannot be
+    /// told (the clock went back) counts as made now.
+    pub fn restore(&mut self, saved: Saved, now: Instant, wall: SystemTime) {
+        for (ip, tries) in saved {
+            for secs in tries {
+                let at = UNIX_EPOCH + Duration::from_secs(secs);
+                let ago = wall.duration_since(at).unwrap_or_default();
+                if ago < self.window {
+                    self.failed(ip, now.checked_sub(ago).unwrap_or(now));
+                }
+            }
+        }
     }
 
     /// Counts a wrong token from `client`.
@@ -72,8 +99,12 @@ impl Attempts {
                 self.clients.remove(&quiet);
             }
         }
-        self.clients.entry(client).or_default().push_back(now);
-        self.all.push_back(now);
+        let tries = self.clients.entry(client).or_default();
+        tries.push_back(now);
+        // Only the last `per_client` tries matter to `check`.
+        while tries.len() > self.per_client {
+            tries.pop_front();
+        }
     }
 }
 
@@ -82,13 +113,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_client_waits_after_its_tries_and_others_still_may() {
-        let mut a = Attempts::new(3, 5, Duration::from_secs(60));
-        let (x, y, z) = (
-            "192.0.2.1".parse().unwrap(),
-            "192.0.2.2".parse().unwrap(),
-            "192.0.2.3".parse().unwrap(),
-        );
+    fn a_client_waits_after_its_tries_and_others_never_do_for_it() {
+        let mut a = Attempts::new(3, Duration::from_secs(60));
+        let (x, owner) = ("192.0.2.1".parse().unwrap(), "192.0.2.9".parse().unwrap());
         let t0 = Instant::now();
         for _ in 0..3 {
             assert!(a.check(x, t0).is_ok());
@@ -96,11 +123,34 @@ mod tests {
         }
         let wait = a.check(x, t0).unwrap_err();
         assert!(wait <= Duration::from_secs(60) && wait > Duration::from_secs(59));
-        assert!(a.check(y, t0).is_ok());
-        a.failed(y, t0);
-        a.failed(y, t0);
-        // Five wrong tries in all: everyone waits.
-        assert!(a.check(z, t0).is_err());
+        // Hundreds of wrong tries from many other addresses: the owner may still.
+        for i in 0..200u8 {
+            let other = IpAddr::from([198, 51, 100, i]);
+            a.failed(other, t0);
+            a.failed(other, t0);
+        }
+        assert!(a.check(owner, t0).is_ok());
         assert!(a.check(x, t0 + Duration::from_secs(61)).is_ok());
+    }
+
+    #[test]
+    fn a_restart_keeps_the_count() {
+        let window = Duration::from_secs(60);
+        let mut a = Attempts::new(3, window);
+        let x: IpAddr = "192.0.2.1".parse().unwrap();
+        let t0 = Instant::now();
+        let wall = SystemTime::now();
+        for _ in 0..3 {
+            a.failed(x, t0);
+        }
+        let saved = a.saved(t0, wall);
+        let mut b = Attempts::new(3, window);
+        // Ten seconds later, in a new process.
+        b.restore(saved.clone(), t0, wall + Duration::from_secs(10));
+        let wait = b.check(x, t0).unwrap_err();
+        assert!(wait <= Duration::from_secs(50), "{wait:?}");
+        let mut c = Attempts::new(3, window);
+        c.restore(saved, t0, wall + Duration::from_secs(61));
+        assert!(c.check(x, t0).is_ok(), "a window later, nothing is left");
     }
 }

@@ -4,16 +4,17 @@
 //! stops once the wizard has completed.
 
 mod app;
+mod banner;
 mod form;
 mod limit;
 mod page;
 mod secrets;
 mod serve;
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -44,6 +45,30 @@ struct Cli {
     /// The window of --token-tries, seconds.
     #[arg(long, default_value_t = 300)]
     token_window: u64,
+    /// Seconds the TLS handshake and each request head may take; a
+    /// connection idle this long is closed.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    header_timeout: u64,
+    /// Seconds a whole request body may take, however it is dripped.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    body_timeout: u64,
+    /// Seconds a whole request may take, its body and the answer.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    request_timeout: u64,
+    /// Largest request body, bytes; a larger Content-Length is refused (413) unread.
+    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
+    max_body: usize,
+    /// Seconds a connection is kept before it is closed between two requests.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    conn_lifetime: u64,
+    /// Connections one client address may hold; more are closed at once.
+    #[arg(long, default_value_t = 32)]
+    conns_per_client: usize,
+    /// Connections all clients together may hold (fits the unit's
+    /// LimitNOFILE=2048 with room to spare); when all are taken, the client
+    /// holding the most gives up an idle one.
+    #[arg(long, default_value_t = 512)]
+    conns: usize,
     /// Another terminal the banner (token and fingerprint) is written to,
     /// besides standard output, such as /dev/tty1 (repeatable).
     #[arg(long, value_name = "TTY")]
@@ -55,7 +80,10 @@ struct Cli {
 
 fn main() -> ExitCode {
     telbox_program::docs::write_if_asked::<Cli>("8");
-    telbox_program::quiet_on_closed_pipe();
+    // No quiet_on_closed_pipe() here, unlike the command-line tools: a
+    // server keeps Rust's ignored SIGPIPE, so a client that goes away
+    // mid-answer is one failed write on its own connection, never the end
+    // of the process.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -84,34 +112,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// What the console shows at the first boot. Standard output is the
-/// console (the serial line on the image) in the unit, never the journal,
-/// and each `--console` terminal gets it too, so the token is not logged.
-fn banner(token: &str, fingerprint: &str, https: SocketAddr, consoles: &[PathBuf]) {
-    let port = match https.port() {
-        443 => String::new(),
-        p => format!(":{p}"),
-    };
-    let text = format!(
-        "\n telbox first-boot setup: open https://<this box's address>{port}/ in a browser\n \
-         setup token:             {token}\n \
-         certificate fingerprint: SHA-256 {fingerprint}\n \
-         (as root: appliance wizard token)\n\n"
-    );
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
-    for tty in consoles {
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .open(tty)
-            .and_then(|mut t| t.write_all(text.replace('\n', "\r\n").as_bytes()));
-        if let Err(e) = written {
-            tracing::warn!(console = %tty.display(), error = %e, "could not show the setup banner there");
-        }
-    }
-}
-
 async fn run(cli: Cli) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cli.state_dir)
         .with_context(|| format!("creating {}", cli.state_dir.display()))?;
@@ -127,27 +127,57 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         https_port: cli.https.port(),
         token_tries: cli.token_tries.max(1),
         token_window: Duration::from_secs(cli.token_window.max(1)),
+        state_dir: cli.state_dir.clone(),
     };
     let (app, mut done) = app::App::new(&bus, token.clone(), opts)
         .await
         .context("asking sysconfd about the wizard")?;
 
-    let https = serve::bind(cli.https).await?;
-    let router = app::router(app.clone());
-    tokio::spawn(serve::https(https, acceptor, router));
+    let secs = |s: u64| Duration::from_secs(s.max(1));
+    let limits = Arc::new(serve::Limits {
+        header: secs(cli.header_timeout),
+        body: secs(cli.body_timeout),
+        request: secs(cli.request_timeout),
+        body_max: cli.max_body.max(1024),
+        lifetime: secs(cli.conn_lifetime),
+        conns_per_client: cli.conns_per_client,
+        conns_total: cli.conns,
+    });
+    let conns = serve::Conns::new(limits.conns_per_client, limits.conns_total);
+    tokio::spawn(app.clone().keep_attempts());
+    for listener in serve::bind(cli.https).await? {
+        tokio::spawn(serve::serve(
+            listener,
+            Some(acceptor.clone()),
+            app::router(app.clone()),
+            limits.clone(),
+            conns.clone(),
+        ));
+    }
     if !cli.http.is_empty() {
         let addr: SocketAddr = cli
             .http
             .parse()
             .with_context(|| format!("--http {}", cli.http))?;
-        let http = serve::bind(addr).await?;
-        tokio::spawn(serve::http(http, app::redirect_router(app.clone())));
+        for listener in serve::bind(addr).await? {
+            let router = app::redirect_router(app.clone());
+            tokio::spawn(serve::serve(
+                listener,
+                None,
+                router,
+                limits.clone(),
+                conns.clone(),
+            ));
+        }
     }
     tracing::info!(https = %cli.https, http = %cli.http, fingerprint = %id.fingerprint, "serving the first-boot page");
-    if !*done.borrow() {
-        banner(&token, &id.fingerprint, cli.https, &cli.console);
-    }
-    drop(token);
+    tokio::spawn(banner::keep_shown(
+        token,
+        id.fingerprint.clone(),
+        cli.https,
+        cli.console.clone(),
+        done.clone(),
+    ));
 
     let linger = Duration::from_secs(cli.linger);
     tokio::select! {

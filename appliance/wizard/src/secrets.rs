@@ -7,6 +7,8 @@
 //! | `key.pem` | 0600 | the certificate's private key |
 //! | `cert.pem` | 0644 | the self-signed certificate |
 //! | `cert-fingerprint` | 0644 | its SHA-256 fingerprint, as the console shows it |
+//! | `token-attempts.json` | 0600 | recent wrong tokens by client address, kept across restarts |
+//! | `pending.json` | 0600 | the setup awaiting its browser's confirm, and that browser's session |
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -63,15 +65,28 @@ pub fn normalize_token(typed: &str) -> String {
 
 /// Compares in time independent of where the two differ.
 pub fn same_token(typed: &str, token: &str) -> bool {
-    let (a, b) = (normalize_token(typed), normalize_token(token));
+    same_secret(&normalize_token(typed), &normalize_token(token))
+}
+
+/// Whether `a` and `b` are the same, in time independent of where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
     let mut diff = a.len() ^ b.len();
     for (x, y) in a.bytes().zip(b.bytes()) {
         diff |= usize::from(x ^ y);
     }
-    diff == 0
+    std::hint::black_box(diff) == 0
 }
 
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+/// `n` random bytes in lower-case hex.
+pub fn random_hex(n: usize) -> io::Result<String> {
+    Ok(random_bytes(n)?
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Writes `path` whole (a temporary file renamed over it) with `mode`.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
     let _ = fs::remove_file(&tmp);
     let mut f = fs::OpenOptions::new()
