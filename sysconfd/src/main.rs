@@ -151,10 +151,28 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("sysconfd: {e:#}");
+            eprintln!("sysconfd: {}", causes(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, each once: most of sysconfd's errors already
+/// name their source in their own words, so a cause whose words are there
+/// is not repeated.
+fn causes(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let words = cause.to_string();
+        if out.contains(&words) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&words);
+    }
+    out
 }
 
 async fn apply_once(opts: Options, config: PathBuf) -> anyhow::Result<()> {

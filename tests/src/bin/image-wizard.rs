@@ -119,14 +119,23 @@ async fn drive(b: &Browser, a: &Args) -> anyhow::Result<()> {
     }
     b.js("delete document.body.dataset.checked").await;
     b.click("check").await;
+    // The page checks again by itself after typing; Apply is enabled only
+    // once the last check has answered (slow under emulation).
     b.wait_until(
-        "the form checked valid",
-        "return document.body.dataset.checked === 'valid'",
+        "the form checked valid, Apply enabled",
+        "return document.body.dataset.checked === 'valid' && !document.getElementById('apply').disabled",
         Duration::from_secs(60),
     )
     .await;
     b.shot("3-preview").await;
     b.click("apply").await;
+    b.wait_until(
+        "the page past the form",
+        "return document.body.dataset.phase !== 'open'",
+        Duration::from_secs(60),
+    )
+    .await;
+    b.shot("4-pending").await;
     let new = format!("https://{}/", a.address);
     b.wait_until(
         "the browser at the new address, set up",
@@ -134,7 +143,7 @@ async fn drive(b: &Browser, a: &Args) -> anyhow::Result<()> {
         limit,
     )
     .await;
-    b.shot("4-done").await;
+    b.shot("5-done").await;
     let phase = b.phase().await;
     if phase != "done" {
         bail!("the page ends in phase {phase:?}");
