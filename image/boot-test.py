@@ -488,8 +488,8 @@ def netdiff_checks(vm):
     if not check("netdiff: the differential runner is in the test image", rc == 0):
         return
     print(f"      netdiff seed {NETDIFF_SEED} (replay: NETDIFF_SEED={NETDIFF_SEED} make image-test)")
-    rc, out = sh(vm, f"netdiff --seed {NETDIFF_SEED} --count {NETDIFF_COUNT} --links eth0,eth1"
-                     " --base /etc/telbox/appliance.toml 2>&1 | tail -n 60", timeout=1500)
+    rc, out = sh(vm, f"set -o pipefail; netdiff --seed {NETDIFF_SEED} --count {NETDIFF_COUNT}"
+                     " --links eth0,eth1 2>&1 | tail -n 60", timeout=1500)
     m = re.search(r"netdiff: seed (\d+), (\d+) configs, (\d+) divergences, (\d+) real failures", out)
     ok = (rc == 0 and m is not None and int(m.group(2)) >= NETDIFF_COUNT and int(m.group(3)) == 0)
     check(f"netdiff: {NETDIFF_COUNT} generated configs on the guest kernel and the simulation,"
