@@ -671,19 +671,7 @@ fn only_the_owners_browser_confirms_a_pending_setup() {
     assert_eq!(s["wizard_completed"], false, "{s}");
 
     // The banner follows the box to its new address.
-    let shown = Instant::now();
-    while !lab
-        .wizard
-        .console_text()
-        .contains("https://192.0.2.20:8443/")
-    {
-        assert!(
-            shown.elapsed() < Duration::from_secs(6),
-            "{}",
-            lab.wizard.console_text()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_console_shows(&lab, "https://192.0.2.20:8443/");
 
     // The owner's browser, with its session: confirmed.
     let r = lab.clients(async || {
@@ -781,19 +769,7 @@ fn the_banner_shows_every_address_the_box_has_and_each_answers() {
     // An IPv6 address arrives later (a router advertisement, say).
     lab.boxns
         .ip(&["addr", "add", "2001:db8::10/64", "dev", "eth0", "nodad"]);
-    let shown = Instant::now();
-    while !lab
-        .wizard
-        .console_text()
-        .contains("https://[2001:db8::10]:8443/")
-    {
-        assert!(
-            shown.elapsed() < Duration::from_secs(6),
-            "not shown again:\n{}",
-            lab.wizard.console_text()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_console_shows(&lab, "https://[2001:db8::10]:8443/");
     let screen = lab.wizard.screen_text();
     assert!(
         screen.contains("https://[2001:db8::10]:8443/\r\n"),
@@ -906,4 +882,17 @@ fn out_of_file_descriptors_the_server_waits_instead_of_spinning() {
     let log = lab.wizard.log_text();
     let warned = log.matches("out of file descriptors").count();
     assert!((1..=3).contains(&warned), "warned {warned} times:\n{log}");
+}
+
+/// Waits up to 6 s for the console banner to show `text` (it is re-read every 2 s).
+fn wait_console_shows(lab: &Lab, text: &str) {
+    let shown = Instant::now();
+    while !lab.wizard.console_text().contains(text) {
+        assert!(
+            shown.elapsed() < Duration::from_secs(6),
+            "the console does not show {text}:\n{}",
+            lab.wizard.console_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
