@@ -279,17 +279,18 @@ impl Netlink {
     }
 }
 
-/// The MTU and admin state a plan sets on one link, sent as one request.
-struct LinkSettings<'a> {
-    link: &'a str,
-    mtu: Option<u32>,
-    up: Option<bool>,
+/// The MTU and admin state a plan sets on one link, sent as one request
+/// (the kernel sets the MTU first, then the admin state).
+pub(crate) struct LinkSettings<'a> {
+    pub(crate) link: &'a str,
+    pub(crate) mtu: Option<u32>,
+    pub(crate) up: Option<bool>,
     /// The plan's actions this request carries out, for errors.
-    actions: Vec<String>,
+    pub(crate) actions: Vec<String>,
 }
 
 impl<'a> LinkSettings<'a> {
-    fn covers(action: &NetAction) -> bool {
+    pub(crate) fn covers(action: &NetAction) -> bool {
         matches!(
             action,
             NetAction::SetMtu { .. } | NetAction::SetUp { .. } | NetAction::SetDown { .. }
@@ -336,7 +337,7 @@ impl<'a> LinkSettings<'a> {
 /// 3. VLANs raising their MTU and taking their admin state: up only once the
 ///    parent is (`ENETDOWN` otherwise), down only after a parent coming up
 ///    has reopened them.
-fn link_waves<'a>(
+pub(crate) fn link_waves<'a>(
     actions: &'a [NetAction],
     is_vlan: impl Fn(&str) -> bool,
 ) -> Vec<Vec<LinkSettings<'a>>> {
