@@ -94,6 +94,10 @@ pub struct Generator {
     rng: Rng,
     opts: GenOptions,
     mtus: BTreeMap<String, u32>,
+    /// The previous config's VLANs (name, parent, id) and addresses (subnet
+    /// to link), to tell what moved.
+    vlans: Vec<(String, String, u16)>,
+    addresses: BTreeMap<u8, String>,
     /// What the sequence has covered so far, by feature.
     pub covered: BTreeMap<&'static str, usize>,
 }
@@ -110,6 +114,8 @@ impl Generator {
             rng: Rng::new(seed),
             opts,
             mtus,
+            vlans: Vec::new(),
+            addresses: BTreeMap::new(),
             covered: BTreeMap::new(),
         }
     }
@@ -118,23 +124,51 @@ impl Generator {
         *self.covered.entry(what).or_default() += 1;
     }
 
-    /// The next config's text; only configs `appliance::config::load` takes.
-    pub fn next_config(&mut self) -> String {
-        loop {
-            let text = self.candidate();
-            match config::load(&text, "netdiff.toml") {
-                Ok(_) => return text,
+    /// The next config; only configs `appliance::config::load` takes. An
+    /// error when fifty draws in a row are refused (a base whose other
+    /// sections need a `[network]` the generator does not make).
+    pub fn next_step(&mut self) -> anyhow::Result<Step> {
+        let mut last = None;
+        for _ in 0..50 {
+            let (step, effects) = self.candidate();
+            match config::load(&step.text, "netdiff.toml") {
+                Ok(_) => {
+                    self.commit(effects, step.refusal.is_none());
+                    return Ok(step);
+                }
                 Err(report) => {
-                    // Never expected: counted, and another one drawn.
                     self.cover("refused by validation (redrawn)");
-                    eprintln!("netdiff: generated an invalid config, drawing again:\n{report}");
+                    last = Some(format!("{report}\n{}", step.text));
                 }
             }
         }
+        anyhow::bail!(
+            "fifty generated configs in a row do not validate; the last:\n{}",
+            last.unwrap_or_default()
+        )
     }
 
-    fn candidate(&mut self) -> String {
+    /// What a step changes of the generator's picture of the machine; a
+    /// step the kernel is to refuse changes nothing (the apply is undone).
+    fn commit(&mut self, e: Effects, applies: bool) {
+        for c in &e.covered {
+            self.cover(c);
+        }
+        if !applies {
+            return;
+        }
+        self.mtus.extend(e.mtus);
+        self.vlans = e.vlans;
+        self.addresses = e.addresses;
+    }
+
+    fn candidate(&mut self) -> (Step, Effects) {
         let rng = &mut self.rng;
+        // Now and then a valid config the kernel refuses, of one kind.
+        let refusal: Option<&'static str> = rng
+            .chance(8)
+            .then(|| *rng.pick(&[REFUSED_ROUTE, REFUSED_VLAN_MTU, REFUSED_VLAN_UP]));
+        let mut refused = None;
         let links = self.opts.links.clone();
         let mut subnets: Vec<u8> = SUBNETS.to_vec();
         let mut take_subnet = |rng: &mut Rng| {
@@ -196,9 +230,24 @@ impl Generator {
                 }
                 used.push((parent.clone(), id));
                 let parent_up = up[&parent];
-                let off = !parent_up || rng.chance(25);
+                let mut off = !parent_up || rng.chance(25);
+                if !parent_up && refused.is_none() && refusal == Some(REFUSED_VLAN_UP) {
+                    // 8021q opens no VLAN on a parent that is down.
+                    off = false;
+                    refused = refusal;
+                }
                 let ceiling = mtu_after[&parent];
-                let mtu = if rng.chance(50) {
+                let parent_sets_mtu = declared.iter().any(|d| d.name == parent && d.mtu.is_some());
+                let above: Vec<u32> = MTUS.iter().copied().filter(|&m| m > ceiling).collect();
+                let mtu = if refused.is_none()
+                    && refusal == Some(REFUSED_VLAN_MTU)
+                    && !parent_sets_mtu
+                    && !above.is_empty()
+                {
+                    // Valid: the parent names no MTU; but above the one it has.
+                    refused = refusal;
+                    Some(*rng.pick(&above))
+                } else if rng.chance(50) {
                     let fits: Vec<u32> = MTUS.iter().copied().filter(|&m| m <= ceiling).collect();
                     (!fits.is_empty()).then(|| *rng.pick(&fits))
                 } else {
@@ -260,21 +309,83 @@ impl Generator {
                 }
                 out.push('\n');
             }
+            if refused.is_none() && refusal == Some(REFUSED_ROUTE) {
+                // The address's own prefix route has this destination and metric.
+                let on = addressed[rng.below(addressed.len())];
+                let s = on.address.expect("addressed");
+                writeln!(
+                    out,
+                    "[[route]]\ndestination = \"10.{s}.0.0/24\"\nvia = \"10.{s}.0.1\"\ninterface = \"{}\"\n",
+                    on.name
+                )
+                .unwrap();
+                refused = refusal;
+            }
         }
         let network: appliance::config::network::Network =
             toml::from_str(&out).expect("generated [network] parses");
-        for c in covered {
-            self.cover(c);
+        let vlans: Vec<(String, String, u16)> = declared
+            .iter()
+            .filter_map(|d| d.parent.as_ref().map(|p| (d.name.clone(), p.clone(), d.id)))
+            .collect();
+        let addresses: BTreeMap<u8, String> = declared
+            .iter()
+            .filter_map(|d| d.address.map(|a| (a, d.name.clone())))
+            .collect();
+        if vlans.iter().any(|v| !self.vlans.contains(v)) {
+            covered.push("VLAN added");
         }
-        for d in &declared {
-            if let Some(m) = d.mtu.filter(|_| d.parent.is_none()) {
-                self.mtus.insert(d.name.clone(), m);
-            }
+        if self.vlans.iter().any(|v| !vlans.contains(v)) {
+            covered.push("VLAN removed");
         }
+        let moved = addresses
+            .iter()
+            .any(|(a, l)| self.addresses.get(a).is_some_and(|was| was != l));
+        if moved {
+            covered.push("address moved");
+        }
+        covered.extend(refused);
+        let mtus = declared
+            .iter()
+            .filter(|d| d.parent.is_none())
+            .filter_map(|d| d.mtu.map(|m| (d.name.clone(), m)))
+            .collect();
         let mut config = self.opts.base.clone();
         config.network = network;
-        config.to_toml()
+        let step = Step {
+            text: config.to_toml(),
+            refusal: refused,
+        };
+        let effects = Effects {
+            mtus,
+            vlans,
+            addresses,
+            covered,
+        };
+        (step, effects)
     }
+}
+
+/// A refusal the generator asks for now and then: a route onto a link's own
+/// subnet (`EEXIST`: the prefix route is there).
+pub const REFUSED_ROUTE: &str = "refused: route onto a connected subnet";
+/// A VLAN MTU above its parent's when the parent names none (`ERANGE`).
+pub const REFUSED_VLAN_MTU: &str = "refused: VLAN MTU above its parent's";
+/// A VLAN with an address on a parent kept off (`ENETDOWN`).
+pub const REFUSED_VLAN_UP: &str = "refused: VLAN up on a parent that is off";
+
+/// One generated config, and the refusal it is meant to meet, if any.
+pub struct Step {
+    pub text: String,
+    pub refusal: Option<&'static str>,
+}
+
+/// What a step changes of the generator's picture of the machine.
+struct Effects {
+    mtus: BTreeMap<String, u32>,
+    vlans: Vec<(String, String, u16)>,
+    addresses: BTreeMap<u8, String>,
+    covered: Vec<&'static str>,
 }
 
 /// What is compared of a machine's network: each link's kind, parent, VLAN
@@ -507,8 +618,12 @@ pub struct RunOptions {
 pub struct Summary {
     pub configs: usize,
     pub divergences: usize,
+    /// Real applies that failed where the generator expected none.
     pub real_failures: usize,
     pub sim_failures: usize,
+    /// Configs meant to be refused that were applied.
+    pub real_accepted_refusals: usize,
+    pub sim_accepted_refusals: usize,
     pub covered: BTreeMap<&'static str, usize>,
 }
 
@@ -526,8 +641,7 @@ impl fmt::Display for Summary {
 /// the links named, down, MTU 1500, no addresses.
 pub fn bare_links(links: &[String]) -> NetState {
     let mut net = NetState::default();
-    net.links
-        .push(sysconfd::network::Link::new(1, "lo", 65536));
+    net.links.push(sysconfd::network::Link::new(1, "lo", 65536));
     for (i, name) in links.iter().enumerate() {
         net.links
             .push(sysconfd::network::Link::new(i as u32 + 2, name, 1500));
@@ -554,23 +668,38 @@ pub async fn run(opts: RunOptions, real: Option<&RealSide>) -> anyhow::Result<Su
     );
     let mut summary = Summary::default();
     for step in 1..=opts.count {
-        let text = gen.next_config();
+        let Step { text, refusal } = gen.next_step()?;
         let sim_out = sim.apply(&text).await;
-        if sim_out.is_err() {
-            summary.sim_failures += 1;
+        match (&sim_out, refusal) {
+            (Err(_), None) => summary.sim_failures += 1,
+            (Ok(()), Some(_)) => summary.sim_accepted_refusals += 1,
+            _ => {}
         }
         let Some(real) = real else {
-            if let Err(e) = &sim_out {
+            // Alone, the simulation is held to what the generator expects.
+            let unexpected = match (&sim_out, refusal) {
+                (Err(e), None) => Some(format!("refused: {e}")),
+                (Ok(()), Some(r)) => Some(format!("accepted what the kernel refuses ({r})")),
+                _ => None,
+            };
+            if let Some(why) = unexpected {
                 summary.divergences += 1;
-                println!("netdiff: step {step}: the simulation refused\n{text}\n  {e}");
+                println!("netdiff: step {step}: the simulation {why}; config:\n{text}");
             }
             summary.configs = step;
             progress(step, &summary);
             continue;
         };
         let real_out = real.apply(&text).await;
-        if real_out.is_err() {
-            summary.real_failures += 1;
+        match (&real_out, refusal) {
+            (Err(_), None) => summary.real_failures += 1,
+            (Ok(()), Some(r)) => {
+                summary.real_accepted_refusals += 1;
+                println!(
+                    "netdiff: step {step}: the kernel took a config meant to be refused ({r})"
+                );
+            }
+            _ => {}
         }
         let real_net = real.network().await?;
         let (rv, sv) = (
@@ -587,8 +716,8 @@ pub async fn run(opts: RunOptions, real: Option<&RealSide>) -> anyhow::Result<Su
             }
             println!("  real state:\n{rv}  sim state:\n{sv}");
             sim.reset_network(real_net);
-        } else if let Err(e) = &real_out {
-            println!("netdiff: step {step}: both refused (the same way): {e}");
+        } else if let (Err(e), None) = (&real_out, refusal) {
+            println!("netdiff: step {step}: both refused: {e}; config:\n{text}");
         }
         summary.configs = step;
         progress(step, &summary);

@@ -92,6 +92,12 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
     println!("netdiff: covered: {}", covered.join(", "));
+    if summary.real_accepted_refusals + summary.sim_accepted_refusals > 0 {
+        println!(
+            "netdiff: configs meant to be refused but applied: {} real, {} simulated",
+            summary.real_accepted_refusals, summary.sim_accepted_refusals
+        );
+    }
     println!(
         "netdiff: seed {}, {} configs, {} divergences, {} real failures",
         args.seed, summary.configs, summary.divergences, summary.real_failures
