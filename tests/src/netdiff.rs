@@ -38,7 +38,7 @@ impl Rng {
         Rng(seed ^ 0x5eed_7e1b_0c5e_ed00)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -48,7 +48,7 @@ impl Rng {
 
     /// A number below `n`.
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
 
     /// True `percent` times in a hundred.
@@ -727,7 +727,7 @@ pub async fn run(opts: RunOptions, real: Option<&RealSide>) -> anyhow::Result<Su
 }
 
 fn progress(step: usize, s: &Summary) {
-    if step % 20 == 0 {
+    if step.is_multiple_of(20) {
         println!(
             "netdiff: {step} steps, {} divergences, {} real failures",
             s.divergences, s.real_failures

@@ -476,7 +476,10 @@ mod link_settings_tests {
         assert!(plan.iter().all(LinkSettings::covers));
     }
 
-    fn waves(plan: &[NetAction]) -> Vec<Vec<(&str, Option<u32>, Option<bool>)>> {
+    /// One request: the link, its MTU, its admin state.
+    type Request<'a> = (&'a str, Option<u32>, Option<bool>);
+
+    fn waves(plan: &[NetAction]) -> Vec<Vec<Request<'_>>> {
         link_waves(plan, |l| l.contains('.'))
             .iter()
             .map(|w| w.iter().map(|s| (s.link, s.mtu, s.up)).collect())
