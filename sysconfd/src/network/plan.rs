@@ -224,35 +224,34 @@ impl<'a, 'i> Planner<'a, 'i> {
     /// take their MTU and state, then VLANs raise their MTU and take theirs.
     fn link_settings(&mut self) {
         let mut lowered = Vec::new();
-        let mut parents = Vec::new();
-        let mut vlans = Vec::new();
+        let (mut parent_mtus, mut parent_states) = (Vec::new(), Vec::new());
+        let (mut vlan_mtus, mut vlan_states) = (Vec::new(), Vec::new());
         for (intent, link) in &self.links {
             let name = link.name.clone();
-            let mtu = intent
-                .mtu
-                .filter(|&m| m != link.mtu)
-                .map(|to| NetAction::SetMtu {
-                    link: name.clone(),
-                    from: link.mtu,
-                    to,
-                });
+            let mtu = intent.mtu.filter(|&m| m != link.mtu).map(|to| NetAction::SetMtu {
+                link: name.clone(),
+                from: link.mtu,
+                to,
+            });
             let Some((parent, _)) = intent.vlan else {
-                parents.extend(mtu);
-                parents.extend(self.admin_state(intent, link.up, name));
+                parent_mtus.extend(mtu);
+                parent_states.extend(self.admin_state(intent, link.up, name));
                 continue;
             };
             match mtu {
                 Some(m @ NetAction::SetMtu { from, to, .. }) if to < from => lowered.push(m),
-                other => vlans.extend(other),
+                other => vlan_mtus.extend(other),
             }
             // A parent coming up opens every VLAN on it: one kept off is
             // taken down again after.
             let reopened = intent.method == Method::Off && self.comes_up(parent);
-            vlans.extend(self.admin_state(intent, link.up || reopened, name));
+            vlan_states.extend(self.admin_state(intent, link.up || reopened, name));
         }
         self.out.extend(lowered);
-        self.out.extend(parents);
-        self.out.extend(vlans);
+        self.out.extend(parent_mtus);
+        self.out.extend(parent_states);
+        self.out.extend(vlan_mtus);
+        self.out.extend(vlan_states);
     }
 
     /// The change that gives the link of `intent` its admin state, when it
