@@ -228,11 +228,14 @@ impl<'a, 'i> Planner<'a, 'i> {
         let (mut vlan_mtus, mut vlan_states) = (Vec::new(), Vec::new());
         for (intent, link) in &self.links {
             let name = link.name.clone();
-            let mtu = intent.mtu.filter(|&m| m != link.mtu).map(|to| NetAction::SetMtu {
-                link: name.clone(),
-                from: link.mtu,
-                to,
-            });
+            let mtu = intent
+                .mtu
+                .filter(|&m| m != link.mtu)
+                .map(|to| NetAction::SetMtu {
+                    link: name.clone(),
+                    from: link.mtu,
+                    to,
+                });
             let Some((parent, _)) = intent.vlan else {
                 parent_mtus.extend(mtu);
                 parent_states.extend(self.admin_state(intent, link.up, name));
@@ -272,8 +275,13 @@ impl<'a, 'i> Planner<'a, 'i> {
     }
 
     /// Links whose every IPv4 address is about to be removed: the kernel
-    /// flushes their routes with the last address, or when they go down.
+    /// flushes their routes with the last address, when they go down, or
+    /// when they are deleted (a VLAN re-created on another parent or id).
     fn links_losing_all_addresses(&self) -> HashSet<String> {
+        let deleted = self.out.iter().filter_map(|a| match a {
+            NetAction::DeleteVlan { name } => Some(name.clone()),
+            _ => None,
+        });
         self.links
             .iter()
             .filter(|(intent, link)| {
@@ -288,6 +296,7 @@ impl<'a, 'i> Planner<'a, 'i> {
                 going_down || emptied
             })
             .map(|(_, link)| link.name.clone())
+            .chain(deleted)
             .collect()
     }
 

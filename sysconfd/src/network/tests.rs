@@ -533,3 +533,51 @@ method = "off"
         "{plan:?}"
     );
 }
+
+#[test]
+fn a_vlan_recreated_on_another_parent_gets_its_routes_again() {
+    let desired = net(r#"
+[[interface]]
+name = "eth0"
+address = "10.0.0.2/24"
+
+[[interface]]
+name = "eth1"
+address = "10.1.0.2/24"
+
+[[vlan]]
+name = "v1"
+parent = "eth1"
+id = 10
+address = "10.10.0.2/24"
+
+[[route]]
+destination = "172.16.0.0/24"
+via = "10.10.0.1"
+"#);
+    let mut v1 = vlan_of(4, "v1", 2, 10, true, 1500);
+    v1.ipv4 = vec![cidr("10.10.0.2/24")];
+    let observed = NetState {
+        links: vec![
+            link(2, "eth0", true, 1500, &["10.0.0.2/24"]),
+            link(3, "eth1", true, 1500, &["10.1.0.2/24"]),
+            v1,
+        ],
+        routes: vec![
+            route("10.10.0.0/24", None, "v1", 2),
+            route("172.16.0.0/24", Some("10.10.0.1"), "v1", TELBOX_RTPROTO),
+        ],
+    };
+    // Deleting v1 from eth0 takes its route with it: added again, never removed.
+    let plan = lines(&plan(&desired, &observed));
+    assert_eq!(
+        plan,
+        [
+            "delete vlan v1",
+            "create vlan v1 id 10 on eth1",
+            "set v1 up",
+            "add address 10.10.0.2/24 to v1",
+            "add route 172.16.0.0/24 via 10.10.0.1 dev v1 proto telbox",
+        ]
+    );
+}
