@@ -667,6 +667,7 @@ pub async fn run(opts: RunOptions, real: Option<&RealSide>) -> anyhow::Result<Su
         &initial,
     );
     let mut summary = Summary::default();
+    let started = std::time::Instant::now();
     for step in 1..=opts.count {
         let Step { text, refusal } = gen.next_step()?;
         let sim_out = sim.apply(&text).await;
@@ -687,7 +688,7 @@ pub async fn run(opts: RunOptions, real: Option<&RealSide>) -> anyhow::Result<Su
                 println!("netdiff: step {step}: the simulation {why}; config:\n{text}");
             }
             summary.configs = step;
-            progress(step, &summary);
+            progress(step, &summary, started);
             continue;
         };
         let real_out = real.apply(&text).await;
@@ -720,17 +721,19 @@ pub async fn run(opts: RunOptions, real: Option<&RealSide>) -> anyhow::Result<Su
             println!("netdiff: step {step}: both refused: {e}; config:\n{text}");
         }
         summary.configs = step;
-        progress(step, &summary);
+        progress(step, &summary, started);
     }
     summary.covered = gen.covered;
     Ok(summary)
 }
 
-fn progress(step: usize, s: &Summary) {
+fn progress(step: usize, s: &Summary, started: std::time::Instant) {
     if step.is_multiple_of(20) {
         println!(
-            "netdiff: {step} steps, {} divergences, {} real failures",
-            s.divergences, s.real_failures
+            "netdiff: {step} steps, {} divergences, {} real failures, {:.1} s",
+            s.divergences,
+            s.real_failures,
+            started.elapsed().as_secs_f64()
         );
     }
 }
