@@ -9,5 +9,6 @@ pub mod dhcp_box;
 pub mod dhcp_client;
 pub mod firmware_bundle;
 pub mod ha_pair;
+pub mod netdiff;
 pub mod netns;
 pub mod wizard;

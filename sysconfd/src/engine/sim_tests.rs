@@ -1097,3 +1097,52 @@ async fn a_failed_apply_puts_back_an_mtu_the_generation_in_force_does_not_name()
     assert_eq!(b.machine(), old);
     assert_eq!(outcomes(&e)[0], (2, Outcome::Failed));
 }
+
+/// eth1 carrying VLAN 10 with its own MTU; eth1 itself has no MTU of its own.
+const VLAN_WITH_MTU: &str = r#"
+[system]
+hostname = "telbox"
+domain = "example.com"
+
+[[network.interface]]
+name = "eth0"
+role = "voip"
+address = "192.0.2.10/24"
+gateway = "192.0.2.1"
+
+[[network.interface]]
+name = "eth1"
+address = "10.1.0.2/24"
+
+[[network.vlan]]
+name = "eth1.10"
+parent = "eth1"
+id = 10
+address = "10.10.0.2/24"
+mtu = 1400
+
+[[network.route]]
+destination = "10.30.0.0/16"
+via = "10.10.0.1"
+"#;
+
+#[tokio::test]
+async fn a_vlan_with_its_own_mtu_on_a_parent_coming_up_applies() {
+    // Sent per link in plan order, the VLAN's "mtu + up" went before its
+    // parent's "up" and the kernel said ENETDOWN.
+    let b = SimBox::new();
+    let (mut e, _) = b.open().await;
+    let applied = e.apply(req(VLAN_WITH_MTU)).await.unwrap();
+    assert!(applied.changed);
+    let vlan = b.link("eth1.10");
+    assert!(vlan.up && b.link("eth1").up);
+    assert_eq!(vlan.mtu, 1400);
+    let net = b.sim.state().network.unwrap();
+    assert!(
+        net.routes
+            .iter()
+            .any(|r| r.dev.as_deref() == Some("eth1.10") && r.is_telbox()),
+        "{net:?}"
+    );
+    assert!(e.plan(VLAN_WITH_MTU).await.unwrap().is_empty());
+}

@@ -1,10 +1,16 @@
 //! The pure diff from the `[network]` config and an observed [`NetState`] to
 //! the ordered [`NetAction`]s that make the system match.
 //!
-//! Order: stale VLANs deleted, VLANs created, MTUs, link up/down, stale
-//! routes removed, stale addresses removed, addresses added, routes added,
-//! default route set. Removing before adding lets an address move within a
-//! subnet without the kernel treating the new one as a secondary.
+//! Order: VLANs deleted, VLANs created, link settings, stale routes removed,
+//! stale addresses removed, addresses added, routes added, default route set.
+//! Every deletion comes before every creation, so VLANs that swap names or
+//! ids never meet an existing one (`EEXIST`). Link settings go in the order
+//! 8021q takes them: VLAN MTUs that go down, then the parents' MTUs and
+//! admin states, then the VLANs' raised MTUs and admin states (a VLAN's MTU
+//! may not exceed its parent's, `ERANGE`; a VLAN does not open on a parent
+//! that is down, `ENETDOWN`; a parent coming up reopens its VLANs). Removing
+//! before adding lets an address move within a subnet without the kernel
+//! treating the new one as a secondary.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
@@ -85,8 +91,7 @@ pub fn plan_keeping(
     };
     p.vlans(desired, &intents);
     p.resolve(&intents);
-    p.mtus();
-    p.admin_states();
+    p.link_settings();
     let flushed = p.links_losing_all_addresses();
     let routes = desired_routes(desired, observed, &p.links);
     p.stale_routes(&routes, &flushed);
@@ -168,6 +173,7 @@ impl<'a, 'i> Planner<'a, 'i> {
                 });
             }
         }
+        let mut creates = Vec::new();
         for (name, parent, id) in intents
             .iter()
             .filter_map(|i| i.vlan.map(|(p, id)| (i.name, p, id)))
@@ -183,12 +189,13 @@ impl<'a, 'i> Planner<'a, 'i> {
                 }),
                 None => {}
             }
-            self.out.push(NetAction::CreateVlan {
+            creates.push(NetAction::CreateVlan {
                 name: name.to_owned(),
                 parent: parent.to_owned(),
                 id,
             });
         }
+        self.out.extend(creates);
     }
 
     /// Pairs each intent with its observed link, or with a fresh link for a
@@ -212,32 +219,69 @@ impl<'a, 'i> Planner<'a, 'i> {
         }
     }
 
-    fn mtus(&mut self) {
+    /// MTUs and admin states, in the order 8021q accepts them (see the
+    /// module's notes): VLANs lower their MTU first, then the other links
+    /// take their MTU and state, then VLANs raise their MTU and take theirs.
+    fn link_settings(&mut self) {
+        let mut lowered = Vec::new();
+        let (mut parent_mtus, mut parent_states) = (Vec::new(), Vec::new());
+        let (mut vlan_mtus, mut vlan_states) = (Vec::new(), Vec::new());
         for (intent, link) in &self.links {
-            if let Some(to) = intent.mtu.filter(|&m| m != link.mtu) {
-                self.out.push(NetAction::SetMtu {
-                    link: link.name.clone(),
+            let name = link.name.clone();
+            let mtu = intent
+                .mtu
+                .filter(|&m| m != link.mtu)
+                .map(|to| NetAction::SetMtu {
+                    link: name.clone(),
                     from: link.mtu,
                     to,
                 });
+            let Some((parent, _)) = intent.vlan else {
+                parent_mtus.extend(mtu);
+                parent_states.extend(self.admin_state(intent, link.up, name));
+                continue;
+            };
+            match mtu {
+                Some(m @ NetAction::SetMtu { from, to, .. }) if to < from => lowered.push(m),
+                other => vlan_mtus.extend(other),
             }
+            // A parent coming up opens every VLAN on it: one kept off is
+            // taken down again after.
+            let reopened = intent.method == Method::Off && self.comes_up(parent);
+            vlan_states.extend(self.admin_state(intent, link.up || reopened, name));
+        }
+        self.out.extend(lowered);
+        self.out.extend(parent_mtus);
+        self.out.extend(parent_states);
+        self.out.extend(vlan_mtus);
+        self.out.extend(vlan_states);
+    }
+
+    /// The change that gives the link of `intent` its admin state, when it
+    /// will be `up` otherwise.
+    fn admin_state(&self, intent: &Intent<'_>, up: bool, link: String) -> Option<NetAction> {
+        match (intent.method == Method::Off, up) {
+            (true, true) => Some(NetAction::SetDown { link }),
+            (false, false) => Some(NetAction::SetUp { link }),
+            _ => None,
         }
     }
 
-    fn admin_states(&mut self) {
-        for (intent, link) in &self.links {
-            let name = link.name.clone();
-            match (intent.method == Method::Off, link.up) {
-                (true, true) => self.out.push(NetAction::SetDown { link: name }),
-                (false, false) => self.out.push(NetAction::SetUp { link: name }),
-                _ => {}
-            }
-        }
+    /// Whether the plan brings managed link `name` up from down.
+    fn comes_up(&self, name: &str) -> bool {
+        self.links
+            .iter()
+            .any(|(i, l)| l.name == name && !l.up && i.method != Method::Off)
     }
 
     /// Links whose every IPv4 address is about to be removed: the kernel
-    /// flushes their routes with the last address, or when they go down.
+    /// flushes their routes with the last address, when they go down, or
+    /// when they are deleted (a VLAN re-created on another parent or id).
     fn links_losing_all_addresses(&self) -> HashSet<String> {
+        let deleted = self.out.iter().filter_map(|a| match a {
+            NetAction::DeleteVlan { name } => Some(name.clone()),
+            _ => None,
+        });
         self.links
             .iter()
             .filter(|(intent, link)| {
@@ -252,6 +296,7 @@ impl<'a, 'i> Planner<'a, 'i> {
                 going_down || emptied
             })
             .map(|(_, link)| link.name.clone())
+            .chain(deleted)
             .collect()
     }
 

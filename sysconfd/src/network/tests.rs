@@ -379,3 +379,205 @@ fn the_ha_service_address_is_neither_removed_nor_counted_as_the_links_own() {
         ["remove address 10.0.0.9/24 from eth0"]
     );
 }
+
+fn vlan_of(index: u32, name: &str, parent: u32, id: u16, up: bool, mtu: u32) -> Link {
+    let mut l = link(index, name, up, mtu, &[]);
+    l.kind = Some("vlan".into());
+    l.parent = Some(parent);
+    l.vlan_id = Some(id);
+    l.alias = Some(TELBOX_ALIAS.into());
+    l
+}
+
+#[test]
+fn a_vlan_with_its_own_mtu_comes_up_after_its_parent() {
+    let desired = net(r#"
+[[interface]]
+name = "eth1"
+address = "10.1.0.2/24"
+mtu = 9000
+
+[[vlan]]
+name = "eth1.10"
+parent = "eth1"
+id = 10
+address = "10.10.0.2/24"
+mtu = 9000
+"#);
+    let observed = NetState {
+        links: vec![link(3, "eth1", false, 1500, &[])],
+        routes: vec![],
+    };
+    let plan = lines(&plan(&desired, &observed));
+    let at = |line: &str| plan.iter().position(|l| l == line).expect(line);
+    assert!(
+        at("set eth1 mtu 1500 -> 9000") < at("set eth1.10 mtu 1500 -> 9000"),
+        "{plan:?}"
+    );
+    assert!(at("set eth1 up") < at("set eth1.10 up"), "{plan:?}");
+}
+
+#[test]
+fn mtus_go_down_vlan_first_and_up_parent_first() {
+    let lower = net(r#"
+[[interface]]
+name = "eth1"
+method = "off"
+mtu = 1500
+
+[[vlan]]
+name = "eth1.10"
+parent = "eth1"
+id = 10
+method = "off"
+mtu = 1400
+"#);
+    let observed = NetState {
+        links: vec![
+            link(3, "eth1", false, 9000, &[]),
+            vlan_of(4, "eth1.10", 3, 10, false, 9000),
+        ],
+        routes: vec![],
+    };
+    assert_eq!(
+        lines(&plan(&lower, &observed)),
+        ["set eth1.10 mtu 9000 -> 1400", "set eth1 mtu 9000 -> 1500"]
+    );
+    let raise = net(r#"
+[[interface]]
+name = "eth1"
+method = "off"
+mtu = 9000
+
+[[vlan]]
+name = "eth1.10"
+parent = "eth1"
+id = 10
+method = "off"
+mtu = 9000
+"#);
+    let observed = NetState {
+        links: vec![
+            link(3, "eth1", false, 1500, &[]),
+            vlan_of(4, "eth1.10", 3, 10, false, 1400),
+        ],
+        routes: vec![],
+    };
+    assert_eq!(
+        lines(&plan(&raise, &observed)),
+        ["set eth1 mtu 1500 -> 9000", "set eth1.10 mtu 1400 -> 9000"]
+    );
+}
+
+#[test]
+fn a_vlan_kept_off_is_taken_down_again_after_its_parent_comes_up() {
+    // 8021q opens every VLAN on a parent that comes up.
+    let desired = net(r#"
+[[interface]]
+name = "eth1"
+address = "10.1.0.2/24"
+
+[[vlan]]
+name = "eth1.10"
+parent = "eth1"
+id = 10
+method = "off"
+"#);
+    let observed = NetState {
+        links: vec![
+            link(3, "eth1", false, 1500, &[]),
+            vlan_of(4, "eth1.10", 3, 10, false, 1500),
+        ],
+        routes: vec![],
+    };
+    assert_eq!(
+        lines(&plan(&desired, &observed))[..2],
+        ["set eth1 up", "set eth1.10 down"]
+    );
+}
+
+#[test]
+fn vlans_swapping_ids_are_all_deleted_before_any_is_created() {
+    let desired = net(r#"
+[[interface]]
+name = "eth1"
+method = "off"
+
+[[vlan]]
+name = "a"
+parent = "eth1"
+id = 20
+method = "off"
+
+[[vlan]]
+name = "b"
+parent = "eth1"
+id = 10
+method = "off"
+"#);
+    let observed = NetState {
+        links: vec![
+            link(3, "eth1", false, 1500, &[]),
+            vlan_of(4, "a", 3, 10, false, 1500),
+            vlan_of(5, "b", 3, 20, false, 1500),
+        ],
+        routes: vec![],
+    };
+    let plan = lines(&plan(&desired, &observed));
+    assert!(
+        plan[0].starts_with("delete") && plan[1].starts_with("delete"),
+        "{plan:?}"
+    );
+    assert!(
+        plan[2].starts_with("create") && plan[3].starts_with("create"),
+        "{plan:?}"
+    );
+}
+
+#[test]
+fn a_vlan_recreated_on_another_parent_gets_its_routes_again() {
+    let desired = net(r#"
+[[interface]]
+name = "eth0"
+address = "10.0.0.2/24"
+
+[[interface]]
+name = "eth1"
+address = "10.1.0.2/24"
+
+[[vlan]]
+name = "v1"
+parent = "eth1"
+id = 10
+address = "10.10.0.2/24"
+
+[[route]]
+destination = "172.16.0.0/24"
+via = "10.10.0.1"
+"#);
+    let mut v1 = vlan_of(4, "v1", 2, 10, true, 1500);
+    v1.ipv4 = vec![cidr("10.10.0.2/24")];
+    let observed = NetState {
+        links: vec![
+            link(2, "eth0", true, 1500, &["10.0.0.2/24"]),
+            link(3, "eth1", true, 1500, &["10.1.0.2/24"]),
+            v1,
+        ],
+        routes: vec![
+            route("10.10.0.0/24", None, "v1", 2),
+            route("172.16.0.0/24", Some("10.10.0.1"), "v1", TELBOX_RTPROTO),
+        ],
+    };
+    // Deleting v1 from eth0 takes its route with it: added again, never removed.
+    let plan = lines(&plan(&desired, &observed));
+    assert_eq!(
+        plan,
+        [
+            "delete vlan v1",
+            "create vlan v1 id 10 on eth1",
+            "set v1 up",
+            "add address 10.10.0.2/24 to v1",
+            "add route 172.16.0.0/24 via 10.10.0.1 dev v1 proto telbox",
+        ]
+    );
+}

@@ -1,7 +1,7 @@
 //! The rtnetlink edge: one long-lived connection that dumps addresses and
 //! routes and performs [`NetAction`]s, beside a socket for link dumps.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::mem;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
@@ -34,6 +34,9 @@ pub struct Netlink {
     link_dump: LinkDump,
     /// Link name to index, refreshed by every [`Netlink::observe`].
     indexes: Mutex<HashMap<String, u32>>,
+    /// The names of the VLAN links, refreshed by every [`Netlink::observe`]
+    /// and added to by the VLANs [`Netlink::apply_all`] creates.
+    vlans: Mutex<HashSet<String>>,
     /// Held for each address or route dump: the kernel runs one dump at a
     /// time per socket and refuses a second one meanwhile (EBUSY), so two
     /// callers observing at once (a plan beside a status call) take turns.
@@ -50,6 +53,7 @@ impl Netlink {
             handle,
             link_dump: LinkDump::open().map_err(NetError::Connect)?,
             indexes: Mutex::new(HashMap::new()),
+            vlans: Mutex::new(HashSet::new()),
             dumping: tokio::sync::Mutex::new(()),
         })
     }
@@ -70,6 +74,11 @@ impl Netlink {
             .collect();
         *self.indexes.lock().expect("index cache") =
             names.into_iter().map(|(i, n)| (n, i)).collect();
+        *self.vlans.lock().expect("VLAN names") = links
+            .iter()
+            .filter(|l| l.is_vlan())
+            .map(|l| l.name.clone())
+            .collect();
         Ok(NetState { links, routes })
     }
 
@@ -78,7 +87,9 @@ impl Netlink {
     /// different links or routes, so its requests are sent together and their
     /// answers awaited together: one round trip per run instead of per
     /// action. A run of MTU and admin-state changes goes as one request per
-    /// link, as `ip link set dev X mtu N up` sends it.
+    /// link, as `ip link set dev X mtu N up` sends it, in three waves one
+    /// after the other ([`link_waves`]): a VLAN's MTU may not exceed its
+    /// parent's and a VLAN does not open on a parent that is down.
     /// After a failure other actions of the same run may have taken effect;
     /// re-observe rather than assume (an engine that journals every step
     /// calls [`Netlink::apply`] one action at a time instead).
@@ -87,8 +98,13 @@ impl Netlink {
         while let Some(first) = rest.first() {
             let len = if LinkSettings::covers(first) {
                 let len = rest.iter().take_while(|a| LinkSettings::covers(a)).count();
-                let settings = LinkSettings::merge(&rest[..len]);
-                future::try_join_all(settings.iter().map(|s| self.set_link(s))).await?;
+                let waves = {
+                    let vlans = self.vlans.lock().expect("VLAN names");
+                    link_waves(&rest[..len], |l| vlans.contains(l))
+                };
+                for wave in waves {
+                    future::try_join_all(wave.iter().map(|s| self.set_link(s))).await?;
+                }
                 len
             } else {
                 let kind = mem::discriminant(first);
@@ -157,6 +173,7 @@ impl Netlink {
                     .add(vlan_request(name, self.index(parent).await?, *id))
                     .execute()
                     .await?;
+                self.vlans.lock().expect("VLAN names").insert(name.clone());
                 let marked = LinkUnspec::new_with_index(self.index(name).await?)
                     .alias(TELBOX_ALIAS)
                     .build();
@@ -262,17 +279,18 @@ impl Netlink {
     }
 }
 
-/// The MTU and admin state a plan sets on one link, sent as one request.
-struct LinkSettings<'a> {
-    link: &'a str,
-    mtu: Option<u32>,
-    up: Option<bool>,
+/// The MTU and admin state a plan sets on one link, sent as one request
+/// (the kernel sets the MTU first, then the admin state).
+pub(crate) struct LinkSettings<'a> {
+    pub(crate) link: &'a str,
+    pub(crate) mtu: Option<u32>,
+    pub(crate) up: Option<bool>,
     /// The plan's actions this request carries out, for errors.
-    actions: Vec<String>,
+    pub(crate) actions: Vec<String>,
 }
 
 impl<'a> LinkSettings<'a> {
-    fn covers(action: &NetAction) -> bool {
+    pub(crate) fn covers(action: &NetAction) -> bool {
         matches!(
             action,
             NetAction::SetMtu { .. } | NetAction::SetUp { .. } | NetAction::SetDown { .. }
@@ -280,7 +298,7 @@ impl<'a> LinkSettings<'a> {
     }
 
     /// One entry per link, in the order the links first appear.
-    fn merge(actions: &'a [NetAction]) -> Vec<LinkSettings<'a>> {
+    fn merge(actions: impl IntoIterator<Item = &'a NetAction>) -> Vec<LinkSettings<'a>> {
         let mut out: Vec<LinkSettings<'a>> = Vec::new();
         for action in actions {
             let (link, mtu, up) = match action {
@@ -308,6 +326,30 @@ impl<'a> LinkSettings<'a> {
         }
         out
     }
+}
+
+/// A run of link settings in the waves the kernel takes them in, each
+/// wave's requests independent of one another:
+///
+/// 1. VLANs lowering their MTU (before their parent lowers its own);
+/// 2. every other link: MTU and admin state (a parent raises its MTU and
+///    comes up before its VLANs do);
+/// 3. VLANs raising their MTU and taking their admin state: up only once the
+///    parent is (`ENETDOWN` otherwise), down only after a parent coming up
+///    has reopened them.
+pub(crate) fn link_waves<'a>(
+    actions: &'a [NetAction],
+    is_vlan: impl Fn(&str) -> bool,
+) -> Vec<Vec<LinkSettings<'a>>> {
+    let wave = |a: &NetAction| match a {
+        NetAction::SetMtu { link, from, to } if is_vlan(link) && to < from => 0,
+        a if a.link().is_some_and(|l| !is_vlan(l)) => 1,
+        _ => 2,
+    };
+    (0..3)
+        .map(|w| LinkSettings::merge(actions.iter().filter(|a| wave(a) == w)))
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn is_gone(e: &rtnetlink::Error) -> bool {
@@ -432,5 +474,77 @@ mod link_settings_tests {
         );
         assert_eq!(merged[0].actions.len(), 2, "{:?}", merged[0].actions);
         assert!(plan.iter().all(LinkSettings::covers));
+    }
+
+    /// One request: the link, its MTU, its admin state.
+    type Request<'a> = (&'a str, Option<u32>, Option<bool>);
+
+    fn waves(plan: &[NetAction]) -> Vec<Vec<Request<'_>>> {
+        link_waves(plan, |l| l.contains('.'))
+            .iter()
+            .map(|w| w.iter().map(|s| (s.link, s.mtu, s.up)).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_vlan_comes_up_and_raises_its_mtu_only_after_its_parent() {
+        // The plan of a new VLAN with its own MTU on a parent coming up:
+        // sent per link in plan order, the VLAN's "mtu + up" reached the
+        // kernel before the parent's "up" and failed with ENETDOWN.
+        let plan = [
+            NetAction::SetMtu {
+                link: "eth1.10".into(),
+                from: 1500,
+                to: 9000,
+            },
+            NetAction::SetMtu {
+                link: "eth1".into(),
+                from: 1500,
+                to: 9000,
+            },
+            NetAction::SetUp {
+                link: "eth1.10".into(),
+            },
+            NetAction::SetUp {
+                link: "eth1".into(),
+            },
+        ];
+        assert_eq!(
+            waves(&plan),
+            [
+                vec![("eth1", Some(9000), Some(true))],
+                vec![("eth1.10", Some(9000), Some(true))],
+            ]
+        );
+    }
+
+    #[test]
+    fn a_vlan_lowers_its_mtu_before_its_parent_and_goes_down_after_it_comes_up() {
+        let plan = [
+            NetAction::SetMtu {
+                link: "eth1".into(),
+                from: 9000,
+                to: 1500,
+            },
+            NetAction::SetMtu {
+                link: "eth1.10".into(),
+                from: 9000,
+                to: 1400,
+            },
+            NetAction::SetUp {
+                link: "eth1".into(),
+            },
+            NetAction::SetDown {
+                link: "eth1.10".into(),
+            },
+        ];
+        assert_eq!(
+            waves(&plan),
+            [
+                vec![("eth1.10", Some(1400), None)],
+                vec![("eth1", Some(1500), Some(true))],
+                vec![("eth1.10", None, Some(false))],
+            ]
+        );
     }
 }
