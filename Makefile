@@ -87,7 +87,7 @@ pxe: image
 # and tools added (image/test-image.sh); the image a user gets has neither.
 TEST_IMAGE_DIR := $(IMAGE_DIR)/test
 # Tools that run in the guest, and the host's browser driver.
-GUEST_TOOLS :=
+GUEST_TOOLS := netdiff
 image-test: image
 	$(CARGO) build --release -p telbox-tests --bin image-wizard $(addprefix --bin ,$(GUEST_TOOLS))
 	./image/test-image.sh $(IMAGE_DIR) $(TEST_IMAGE_DIR) $(addprefix $(CARGO_TARGET)/release/,$(GUEST_TOOLS))
