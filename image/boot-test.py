@@ -496,6 +496,11 @@ def netdiff_checks(vm):
           " 0 divergences", ok, out)
     if m:
         print(f"      {m.group(0)}")
+    # The last progress line (with the time taken) and what the sequence covered.
+    steps = [line for line in out.splitlines() if re.match(r"netdiff: \d+ steps", line)]
+    covered = [line for line in out.splitlines() if line.startswith("netdiff: covered")]
+    for line in steps[-1:] + covered:
+        print(f"      {line}")
 
 
 STATUS_IFACE = "org.telbox.Sysconfd1.Status"
