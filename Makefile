@@ -43,6 +43,7 @@ deps: image-deps
 	fi
 	@getent group telbox-admin >/dev/null || groupadd --system telbox-admin
 	@getent passwd telbox-wizard >/dev/null || useradd --system --no-create-home --shell /usr/sbin/nologin telbox-wizard
+	@getent passwd keepalived_script >/dev/null || useradd --system --no-create-home --shell /usr/sbin/nologin keepalived_script
 
 # What make image, iso, pxe and image-test need (QEMU from bookworm-backports).
 image-deps:

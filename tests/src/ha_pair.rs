@@ -52,6 +52,8 @@ const ALIVE: &str = "delete table inet telbox_test_dead\n";
 /// One box of the pair.
 pub struct HaBox {
     pub name: &'static str,
+    /// 1 for the master, 2 for the slave: the last byte of its addresses.
+    pub me: u8,
     pub ns: Netns,
     pub bus: PrivateBus,
     pub dir: tempfile::TempDir,
@@ -156,6 +158,38 @@ impl HaBox {
 
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
         self.daemon().appliance(args)
+    }
+
+    /// Applies this box's configuration for `spec` (`appliance config apply`).
+    pub fn apply_spec(&self, spec: &PairSpec) {
+        let file = self.dir.path().join("change.toml");
+        fs::write(
+            &file,
+            config(spec, self.me, &self.sim_dir().join("asterisk.ok")),
+        )
+        .unwrap();
+        let out = self.cli(&["config", "apply", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}: {}", self.name, text(&out));
+    }
+
+    /// Until this box hears its peer on both paths as keepalived's BACKUP.
+    pub fn wait_peer_heard(&self, limit: Duration) {
+        let start = Instant::now();
+        loop {
+            let s = self.status();
+            let heard = s["paths"]
+                .as_array()
+                .is_some_and(|p| p.len() == 2 && p.iter().all(|p| p["vrrp"] == "BACKUP"));
+            if heard {
+                return;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "{} does not hear its peer on both paths: {s:#}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// `appliance ha WHAT --json`, or what went wrong.
@@ -358,6 +392,7 @@ fn make_box(name: &'static str, me: u8, spec: &PairSpec, bridges: &Netns) -> HaB
     let dir = scratch_dir("telbox-ha-");
     let b = HaBox {
         name,
+        me,
         ns,
         bus: PrivateBus::with_project_policy(),
         dir,
@@ -439,22 +474,7 @@ impl Pair {
         master.wait_state("active", Duration::from_secs(20));
         slave.start();
         slave.wait_state("standby", Duration::from_secs(20));
-        // The slave hears the master on both paths.
-        let start = Instant::now();
-        loop {
-            let s = slave.status();
-            let heard = s["paths"]
-                .as_array()
-                .is_some_and(|p| p.len() == 2 && p.iter().all(|p| p["vrrp"] == "BACKUP"));
-            if heard {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "the slave does not hear the master on both paths: {s:#}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        slave.wait_peer_heard(Duration::from_secs(10));
         Pair {
             bridges,
             master,

@@ -111,6 +111,32 @@ fn a_dead_master_is_replaced_and_fails_back_after_its_delay_each_action_once() {
 }
 
 /// The nftables rules a test adds in a box, in a table of its own.
+/// A new heartbeat reloads keepalived on both boxes; sysconfd must still
+/// hear of the slave's takeover when the master then dies. keepalived
+/// 2.2.7 closes its notify FIFO for good on a reload when its default
+/// script user `keepalived_script` does not exist (`make deps` creates it).
+#[test]
+fn after_a_heartbeat_change_a_dead_master_is_still_replaced() {
+    let mut pair = Pair::start(PairSpec::default());
+    let changed = PairSpec {
+        heartbeat_interval_ms: 300,
+        ..PairSpec::default()
+    };
+    pair.slave.apply_spec(&changed);
+    pair.master.apply_spec(&changed);
+    pair.slave.wait_peer_heard(Duration::from_secs(10));
+    assert_eq!(pair.master.status()["state"], "active");
+
+    pair.master.kill_all();
+    let took = pair.slave.wait_state("active", Duration::from_secs(8));
+    eventually(Duration::from_secs(3), "Berofos at A–D", || {
+        pair.fos.relay_mode() == Relay::AD
+    });
+    assert_eq!(pair.slave.asterisk_starts(), 1);
+    assert!(pair.slave.has_service_address());
+    eprintln!("takeover after the heartbeat change: {took:?}");
+}
+
 fn drop_vrrp_on_eth0(percent: Option<u32>) -> String {
     let verdict = match percent {
         Some(p) => format!("numgen random mod 100 < {p} drop"),

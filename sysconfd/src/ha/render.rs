@@ -50,6 +50,10 @@ pub fn keepalived_conf(s: &HaSettings, paths: &HaPaths, hostname: &str) -> Resul
     let _ = writeln!(o, "    router_id {hostname}");
     let _ = writeln!(o, "    notify_fifo {fifo}");
     let _ = writeln!(o, "    vrrp_check_unicast_src");
+    // keepalived 2.2.7 looks its default script user (`keepalived_script`)
+    // up again at every reload, whatever `script_user` says, and drops the
+    // notify FIFO when there is none: sysconfd would never hear of a later
+    // takeover. The image (sysusers.d) and `make deps` create that user.
     let _ = writeln!(o, "    enable_script_security");
     let _ = writeln!(o, "    script_user root");
     let _ = writeln!(o, "}}");
