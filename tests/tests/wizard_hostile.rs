@@ -574,8 +574,9 @@ fn strangers_guessing_wrong_never_lock_the_owner_out() {
             .https(owner, lo, "GET", "/api/state", Some(&cookie), "")
             .await;
         assert_eq!(r.json()["phase"], "open", "{r:?}");
-        // A forged session is no session.
-        let forged = format!("{}0", &cookie[..cookie.len() - 1]);
+        // A forged session is no session (its last character changed,
+        // never to the one it had).
+        let forged = forge(&cookie);
         let r = lab
             .https(owner, lo, "GET", "/api/state", Some(&forged), "")
             .await;
@@ -895,4 +896,10 @@ fn wait_console_shows(lab: &Lab, text: &str) {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// `cookie` with its last character changed to another one.
+fn forge(cookie: &str) -> String {
+    let (head, last) = cookie.split_at(cookie.len() - 1);
+    format!("{head}{}", if last == "0" { "1" } else { "0" })
 }
