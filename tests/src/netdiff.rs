@@ -10,6 +10,8 @@ use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use appliance::config::{self, Config};
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng};
 use sysconfd::engine::{ApplyRequest, Engine, Options};
 use sysconfd::network::{NetState, Netlink};
 use sysconfd::os::{ServicesMode, SimOs, SimState};
@@ -30,25 +32,18 @@ serve_voip = false
 pub const UPLINK_ADDRESS: &str = "10.0.2.15/24";
 pub const UPLINK_GATEWAY: &str = "10.0.2.2";
 
-/// A small deterministic generator (SplitMix64).
-pub struct Rng(u64);
+/// The generator's dice: rand's seeded `StdRng`, so one seed replays one
+/// sequence (with the locked rand version).
+pub struct Rng(StdRng);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x5eed_7e1b_0c5e_ed00)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        Rng(StdRng::seed_from_u64(seed))
     }
 
     /// A number below `n`.
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        self.0.gen_range(0..n)
     }
 
     /// True `percent` times in a hundred.
