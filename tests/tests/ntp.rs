@@ -32,8 +32,8 @@ fn client_conf(dir: &Path) -> String {
     let paths = ChronyPaths::under(dir);
     format!(
         "server 10.65.0.1 iburst minpoll -4 maxpoll -4\ncmdport 0\npidfile {}\nbindcmdaddress {}\n",
-        paths.pidfile().display(),
-        paths.socket().display()
+        paths.pidfile.display(),
+        paths.socket.display()
     )
 }
 
@@ -93,7 +93,7 @@ async fn the_box_serves_time_and_a_client_namespace_selects_it() {
     box_sup.start(Service::Ntp).await.unwrap();
     client_sup.start(Service::Ntp).await.unwrap();
 
-    let box_status = wait_for(&box_paths.socket(), Duration::from_secs(10), |s| {
+    let box_status = wait_for(&box_paths.socket, Duration::from_secs(10), |s| {
         s.tracking.stratum == 10
     })
     .await;
@@ -106,7 +106,7 @@ async fn the_box_serves_time_and_a_client_namespace_selects_it() {
         .iter()
         .any(|s| s.address == "10.65.0.250" && s.state == SourceState::Unusable));
 
-    let status = wait_for(&client_paths.socket(), Duration::from_secs(30), |s| {
+    let status = wait_for(&client_paths.socket, Duration::from_secs(30), |s| {
         s.selected().is_some_and(|src| src.address == "10.65.0.1")
     })
     .await;

@@ -11,7 +11,7 @@
 //! * [`check`]`(path)` or [`check_contents`]`(text)` before applying:
 //!   `chronyd -p -f FILE`; [`NtpError::Rejected`] carries chrony's message.
 //! * A changed file takes effect by restarting chronyd (it has no reload).
-//! * [`status`]`(&paths.socket())` for `appliance ntp status`: sources and
+//! * [`status`]`(&paths.socket)` for `appliance ntp status`: sources and
 //!   tracking read with `chronyc -n -c` (CSV) over the command socket.
 
 mod render;

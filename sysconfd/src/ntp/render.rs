@@ -54,18 +54,6 @@ impl ChronyPaths {
             Self::under(state_dir)
         }
     }
-
-    pub fn driftfile(&self) -> PathBuf {
-        self.driftfile.clone()
-    }
-
-    pub fn pidfile(&self) -> PathBuf {
-        self.pidfile.clone()
-    }
-
-    pub fn socket(&self) -> PathBuf {
-        self.socket.clone()
-    }
 }
 
 /// The subnets time is served to: the VoIP subnet and the DHCP sites, when
@@ -112,11 +100,11 @@ pub fn render(cfg: &Config, paths: &ChronyPaths) -> Result<FileSpec, NtpError> {
     }
     text.push_str("makestep 1 3\ncmdport 0\n");
     for (directive, path) in [
-        ("driftfile", paths.driftfile()),
-        ("pidfile", paths.pidfile()),
-        ("bindcmdaddress", paths.socket()),
+        ("driftfile", &paths.driftfile),
+        ("pidfile", &paths.pidfile),
+        ("bindcmdaddress", &paths.socket),
     ] {
-        let _ = writeln!(text, "{directive} {}", safe_path(&path)?);
+        let _ = writeln!(text, "{directive} {}", safe_path(path)?);
     }
     Ok(FileSpec::new(CHRONY_CONF, text, 0o644))
 }

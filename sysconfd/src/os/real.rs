@@ -230,7 +230,7 @@ impl Os for RealOs {
     }
 
     fn ntp_status(&self) -> Result<NtpStatus, NtpError> {
-        crate::ntp::status(&ChronyPaths::for_box(&self.root, &self.state_dir).socket())
+        crate::ntp::status(&ChronyPaths::for_box(&self.root, &self.state_dir).socket)
     }
 }
 

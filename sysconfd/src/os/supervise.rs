@@ -110,7 +110,7 @@ impl Program {
         if !clock_control {
             p.argv.push("-x".into());
         }
-        p.pidfile = Some(paths.pidfile());
+        p.pidfile = Some(paths.pidfile.clone());
         p
     }
 

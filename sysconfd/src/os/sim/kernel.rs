@@ -305,13 +305,7 @@ fn open(net: &mut NetState, index: u32) {
     let name = l.name.clone();
     net.routes
         .extend(primaries.iter().filter_map(|a| prefix_route(&name, a)));
-    let vlans: Vec<u32> = net
-        .links
-        .iter()
-        .filter(|v| v.is_vlan() && v.parent == Some(index))
-        .map(|v| v.index)
-        .collect();
-    for v in vlans {
+    for v in vlans_on(net, index) {
         open(net, v);
     }
 }
@@ -328,26 +322,23 @@ fn close(net: &mut NetState, index: u32) {
     }
     let name = l.name.clone();
     net.routes.retain(|r| r.dev.as_ref() != Some(&name));
-    let vlans: Vec<u32> = net
-        .links
-        .iter()
-        .filter(|v| v.is_vlan() && v.parent == Some(index))
-        .map(|v| v.index)
-        .collect();
-    for v in vlans {
+    for v in vlans_on(net, index) {
         close(net, v);
     }
 }
 
-/// Deletes link `index` with its addresses, its routes and its VLANs.
-fn delete_link(net: &mut NetState, index: u32) {
-    let vlans: Vec<u32> = net
-        .links
+/// The VLAN links whose parent is link `index`.
+fn vlans_on(net: &NetState, index: u32) -> Vec<u32> {
+    net.links
         .iter()
         .filter(|v| v.is_vlan() && v.parent == Some(index))
         .map(|v| v.index)
-        .collect();
-    for v in vlans {
+        .collect()
+}
+
+/// Deletes link `index` with its addresses, its routes and its VLANs.
+fn delete_link(net: &mut NetState, index: u32) {
+    for v in vlans_on(net, index) {
         delete_link(net, v);
     }
     let Some(at) = net.links.iter().position(|l| l.index == index) else {
