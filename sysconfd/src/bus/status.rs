@@ -39,14 +39,6 @@ fn telephony_section(engine: &crate::engine::Engine) -> TelephonySummary {
     }
 }
 
-/// The record `telbox-firstboot.service` leaves of the installer's seed.
-pub const SEED_RECORD: &str = "firstboot-seed.result";
-
-fn seed_report(state_dir: &std::path::Path) -> Option<appliance::dbus::SeedReport> {
-    let text = std::fs::read_to_string(state_dir.join(SEED_RECORD)).ok()?;
-    appliance::dbus::SeedReport::parse(&text)
-}
-
 /// Each daemon's state, or `Unmanaged` when sysconfd does not run daemons.
 async fn services_section(engine: &crate::engine::Engine) -> BTreeMap<String, ServiceState> {
     let mut out = BTreeMap::new();
@@ -79,8 +71,8 @@ impl StatusIface {
                 .unwrap_or_default(),
             current_generation: engine.current_generation()?,
             pending,
-            wizard_completed: self.shared.state_dir.join("wizard-completed").exists(),
-            seed: seed_report(&self.shared.state_dir),
+            wizard_completed: engine.first_boot().completed(),
+            seed: engine.first_boot().seed(),
             degraded: engine.degraded(),
             sections: StatusSections {
                 services: services_section(&engine).await,

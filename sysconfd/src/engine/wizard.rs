@@ -6,12 +6,17 @@
 //!
 //! The record is two files in the state directory: `wizard-completed`
 //! (the generation that completed it) and `wizard-pending` (the
-//! generation a `Complete` made that still waits for its confirm).
+//! generation a `Complete` made that still waits for its confirm). Beside
+//! them, `firstboot-seed.result` is what `telbox-firstboot.service` made of
+//! the installer's seed.
 
 use std::path::{Path, PathBuf};
 
 use super::{io_err, Applied, ApplyRequest, Engine, EngineError};
 use crate::os::files::{remove_if_exists, write_atomic};
+
+/// The record `telbox-firstboot.service` leaves of the installer's seed.
+pub const SEED_RECORD: &str = "firstboot-seed.result";
 
 /// Where the wizard's completion is recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +68,12 @@ impl FirstBoot {
     /// Whether the wizard has completed.
     pub fn completed(&self) -> bool {
         self.completed_marker().exists()
+    }
+
+    /// What became of the installer's seed (none on a box that had none).
+    pub fn seed(&self) -> Option<appliance::dbus::SeedReport> {
+        let record = std::fs::read_to_string(self.state_dir.join(SEED_RECORD)).ok()?;
+        appliance::dbus::SeedReport::parse(&record)
     }
 
     /// The generation the wizard's `Complete` made that waits for its confirm.
@@ -146,5 +157,31 @@ impl Engine {
             }));
         }
         self.confirm(generation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use appliance::dbus::SeedOutcome;
+
+    use super::*;
+
+    #[test]
+    fn the_seed_record_firstboot_leaves_is_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let first_boot = FirstBoot::under(dir.path());
+        assert_eq!(first_boot.seed(), None, "no seed, no record");
+        std::fs::write(
+            dir.path().join(SEED_RECORD),
+            "seed: /data/seed/appliance.toml\nat: 2026-12-08T00:00:00Z\noutcome: failed\n\
+             cause: network: `set eth1.40 up` failed: Network is down\nsysconfd: ...\n",
+        )
+        .unwrap();
+        let seed = first_boot.seed().unwrap();
+        assert_eq!(seed.outcome, SeedOutcome::Failed);
+        assert_eq!(
+            seed.cause.as_deref(),
+            Some("network: `set eth1.40 up` failed: Network is down")
+        );
     }
 }
