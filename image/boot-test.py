@@ -323,6 +323,10 @@ def onbox_checks(vm, label):
     check(f"{label}: telbox-wizard.service runs in its unit", rc == 0, out)
     rc, out = sh(vm, "systemctl --failed --no-legend --plain")
     check(f"{label}: no failed unit", rc == 0 and out == "", out)
+    rc, out = sh(vm, "systemctl show -p FragmentPath -p After -p Wants keepalived.service kea-dhcp4.service")
+    check(f"{label}: keepalived (the overlay's unit) and Kea are not ordered after network-online.target",
+          rc == 0 and "network-online" not in out
+          and "FragmentPath=/usr/lib/systemd/system/keepalived.service" in out, out)
 
 
 def banner_shows(vm, label, address):
@@ -374,6 +378,20 @@ def refused_checks(vm):
     rc, out = sh(vm, "test -f /data/seed/appliance.toml && systemctl is-active telbox-wizard")
     check("refused: the seed is kept for a retry and the wizard is up", rc == 0 and out == "active", out)
     banner_shows(vm, "refused", WIZARD_FROM)
+    wizard_gives_up(vm)
+
+
+def wizard_gives_up(vm):
+    """A wizard that cannot start stops restarting and ends `failed`, where
+    `systemctl --failed` shows it (its start limit), instead of looping."""
+    rc, out = sh(vm, "d=/run/systemd/system/telbox-wizard.service.d; mkdir -p $d;"
+                     " printf '[Service]\\nExecStart=\\nExecStart=/bin/false\\n' >$d/broken.conf;"
+                     " systemctl daemon-reload; systemctl restart telbox-wizard;"
+                     " for i in $(seq 90); do systemctl is-failed -q telbox-wizard && break; sleep 1; done;"
+                     " systemctl show -p Result -p NRestarts telbox-wizard;"
+                     " systemctl --failed --no-legend --plain", timeout=120)
+    check("refused: a wizard that cannot start ends failed after its restarts, in systemctl --failed",
+          "Result=start-limit-hit" in out and "telbox-wizard.service" in out, out)
 
 
 def wizard_flow(vm, label, forward):

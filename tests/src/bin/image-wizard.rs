@@ -79,9 +79,13 @@ async fn main() -> anyhow::Result<()> {
     let outcome = drive(&b, &args).await;
     if outcome.is_err() {
         b.shot("failed").await;
-        if let Ok(text) = b.client.source().await {
-            eprintln!("the page when it failed:\n{}", page_text(&text));
-        }
+        let text = b
+            .js("return document.body ? document.body.innerText : ''")
+            .await;
+        eprintln!(
+            "the page when it failed:\n{}",
+            text.as_str().unwrap_or_default()
+        );
     }
     b.close().await;
     outcome?;
@@ -149,24 +153,6 @@ async fn drive(b: &Browser, a: &Args) -> anyhow::Result<()> {
         bail!("the page ends in phase {phase:?}");
     }
     Ok(())
-}
-
-/// The visible words of a page, for the log of a failure.
-fn page_text(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Answers CONNECT for the mapped guest addresses; refuses anything else.
