@@ -567,6 +567,13 @@ impl RealSide {
         Ok(self.netlink.observe().await?)
     }
 
+    /// The configuration in force on the machine, if it has one.
+    pub async fn in_force(&self) -> Option<String> {
+        let generation = self.config.current_generation().await.ok()?;
+        (generation > 0).then_some(())?;
+        self.config.get().await.ok()
+    }
+
     /// Applies `text` with no confirm timeout, then asks the daemon to plan
     /// it again: nothing may be left.
     pub async fn apply(&self, text: &str) -> Outcome {
@@ -652,6 +659,18 @@ pub async fn run(opts: RunOptions, real: Option<&RealSide>) -> anyhow::Result<Su
         None => bare_links(&opts.links),
     };
     let mut sim = SimSide::start(initial.clone()).await?;
+    // The simulation starts from the machine's generation in force too, so a
+    // refused step rolls both back to the same configuration (without it,
+    // the simulated engine's undo of its first apply could not bring back a
+    // VLAN that the machine's configuration had made).
+    if let Some(text) = match real {
+        Some(r) => r.in_force().await,
+        None => None,
+    } {
+        sim.apply(&text).await.map_err(|e| {
+            anyhow::anyhow!("the simulation does not take the configuration in force: {e}")
+        })?;
+    }
     let mut gen = Generator::new(
         opts.seed,
         GenOptions {
